@@ -1,0 +1,16 @@
+// Jest runs the TypeScript sources as native ES modules (oidc-provider, got and
+// openid-client are ESM-only): @swc/jest strips the types, Node's VM modules load them.
+export default {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['@swc/jest', {
+      jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+      module: { type: 'es6' },
+    }],
+  },
+  // Sources import './x.js' as NodeNext wants; map those back to the .ts files.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  testMatch: ['<rootDir>/test/**/*.test.ts'],
+  testTimeout: 30000,
+};
