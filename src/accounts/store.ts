@@ -1,0 +1,136 @@
+import { randomBytes } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Account, WeChatIdentity, WeChatProfile } from './types.js';
+
+interface AccountRow {
+  id: string;
+  nickname: string;
+  avatar_url: string;
+  disabled: boolean | number;
+  created_at: number | string;
+  updated_at: number | string;
+}
+
+interface IdentityRow {
+  account_id: string;
+  app_id: string;
+  openid: string;
+  unionid: string | null;
+}
+
+const toAccount = (row: AccountRow): Account => ({
+  id: row.id,
+  nickname: row.nickname,
+  avatarUrl: row.avatar_url,
+  disabled: Boolean(row.disabled), // SQLite answers 0/1
+  createdAt: Number(row.created_at), // pg answers bigints as strings
+  updatedAt: Number(row.updated_at),
+});
+
+const toIdentity = (row: IdentityRow): WeChatIdentity => ({
+  accountId: row.account_id,
+  appId: row.app_id,
+  openid: row.openid,
+  unionid: row.unionid ?? undefined,
+});
+
+/** SQLite and PostgreSQL report a unique-constraint violation differently. */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+export class AccountStore {
+  constructor(private readonly db: Knex) {}
+
+  async findById(id: string): Promise<Account | undefined> {
+    const row: AccountRow | undefined = await this.db('accounts').first().where({ id });
+    return row && toAccount(row);
+  }
+
+  async identitiesOf(accountId: string): Promise<WeChatIdentity[]> {
+    const rows: IdentityRow[] = await this.db('wechat_identities')
+      .select('account_id', 'app_id', 'openid', 'unionid')
+      .where({ account_id: accountId })
+      .orderBy('id');
+    return rows.map(toIdentity);
+  }
+
+  async findByIdentity(appId: string, openid: string): Promise<Account | undefined> {
+    const row: AccountRow | undefined = await this.db('accounts')
+      .first('accounts.*')
+      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
+      .where({ 'wechat_identities.app_id': appId, 'wechat_identities.openid': openid });
+    return row && toAccount(row);
+  }
+
+  /**
+   * Registers a person seen for the first time under this app: one transaction creates the
+   * identity and, unless the unionid already belongs to an account, the account. When two
+   * first sign-ins of one person race, the unique (app id, openid) index rejects the second
+   * insert; that transaction rolls back and both end on the account the first one created.
+   */
+  async register(profile: WeChatProfile): Promise<Account> {
+    try {
+      return await this.db.transaction(async (trx) => {
+        const now = Date.now();
+        let accountId: string | undefined;
+        if (profile.unionid) {
+          const sibling: { account_id: string } | undefined = await trx('wechat_identities')
+            .first('account_id')
+            .where({ unionid: profile.unionid })
+            .orderBy('id');
+          accountId = sibling?.account_id;
+        }
+        if (!accountId) {
+          accountId = randomBytes(16).toString('base64url');
+          await trx('accounts').insert({
+            id: accountId,
+            nickname: profile.nickname,
+            avatar_url: profile.headimgurl,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+          });
+        }
+        await trx('wechat_identities').insert({
+          account_id: accountId,
+          app_id: profile.appId,
+          openid: profile.openid,
+          unionid: profile.unionid ?? null,
+          created_at: now,
+          updated_at: now,
+        });
+        const row: AccountRow = await trx('accounts').first().where({ id: accountId });
+        return toAccount(row);
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      const winner = await this.findByIdentity(profile.appId, profile.openid);
+      if (!winner) throw error;
+      return winner;
+    }
+  }
+
+  /** Keeps the stored nickname, avatar and unionid in step with what WeChat just said. */
+  async updateProfile(accountId: string, profile: WeChatProfile): Promise<void> {
+    const now = Date.now();
+    await this.db.transaction(async (trx) => {
+      await trx('accounts')
+        .where({ id: accountId })
+        .andWhere((q) => q.whereNot('nickname', profile.nickname).orWhereNot('avatar_url', profile.headimgurl))
+        .update({ nickname: profile.nickname, avatar_url: profile.headimgurl, updated_at: now });
+      if (profile.unionid) {
+        await trx('wechat_identities')
+          .where({ app_id: profile.appId, openid: profile.openid })
+          .whereNull('unionid')
+          .update({ unionid: profile.unionid, updated_at: now });
+      }
+    });
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.db('accounts').count<{ n: number | string }[]>({ n: '*' });
+    return Number(row?.n ?? 0);
+  }
+}

@@ -1,0 +1,182 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+const AUTH_METHODS = [
+  'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none',
+] as const;
+export type TokenEndpointAuthMethod = (typeof AUTH_METHODS)[number];
+
+/**
+ * One relying party as oidc-provider accepts it, plus our `skip_consent` (first-party apps),
+ * which the caller must strip before handing the object to the provider. Fields not listed
+ * here pass through untouched for oidc-provider to validate.
+ */
+export interface ClientMetadata {
+  client_id: string;
+  client_secret?: string;
+  client_name?: string;
+  redirect_uris: string[];
+  post_logout_redirect_uris?: string[];
+  grant_types?: Array<'authorization_code' | 'refresh_token'>;
+  response_types?: Array<'code'>;
+  token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  logo_uri?: string;
+  skip_consent?: boolean;
+  [field: string]: unknown;
+}
+
+/** Production floor for shared secrets: HS256 (client_secret_jwt) wants at least 256 bits. */
+const MIN_SECRET_LENGTH = 32;
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+const absoluteUrl = z.string().refine((v) => URL.canParse(v), 'Invalid URL: must be absolute');
+
+function clientSchema(production: boolean) {
+  return z.looseObject({
+    client_id: z.string().regex(/^[A-Za-z0-9._-]+$/,
+      'must be a non-empty string of letters, digits, ".", "_" or "-"'),
+    client_secret: z.string().min(1, 'must not be empty').optional(),
+    client_name: z.string().optional(),
+    // OAuth 2.0 §3.1.2: a redirection endpoint URI must not include a fragment.
+    redirect_uris: z.array(absoluteUrl.refine((v) => !v.includes('#'), 'must not have a fragment'))
+      .min(1, 'must list at least one redirect URI'),
+    post_logout_redirect_uris: z.array(absoluteUrl).optional(),
+    // Only the code flow is offered: WeChat sign-in is interactive, so no client credentials.
+    grant_types: z.array(z.enum(['authorization_code', 'refresh_token']))
+      .refine((g) => g.includes('authorization_code'), 'must include authorization_code')
+      .optional(),
+    response_types: z.array(z.string())
+      .refine((r) => r.length === 1 && r[0] === 'code', 'must be ["code"]')
+      .optional(),
+    token_endpoint_auth_method: z.enum(AUTH_METHODS).optional(),
+    skip_consent: z.boolean().optional(),
+  }).superRefine((client, ctx) => {
+    const method = client.token_endpoint_auth_method ?? 'client_secret_basic';
+    const needsSecret = method !== 'none' && method !== 'private_key_jwt';
+    if (needsSecret && client.client_secret === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['client_secret'],
+        message: `is required with token_endpoint_auth_method ${method}` });
+    }
+    if (production && client.client_secret !== undefined
+      && client.client_secret.length < MIN_SECRET_LENGTH) {
+      ctx.addIssue({ code: 'custom', path: ['client_secret'],
+        message: `must be at least ${MIN_SECRET_LENGTH} characters when NODE_ENV=production` });
+    }
+    if (!production) return;
+    // Codes and tokens travel to these URLs; in production even localhost must be https.
+    for (const field of ['redirect_uris', 'post_logout_redirect_uris'] as const) {
+      client[field]?.forEach((uri, index) => {
+        if (URL.canParse(uri) && new URL(uri).protocol !== 'https:') {
+          ctx.addIssue({ code: 'custom', path: [field, index],
+            message: 'must be an https URL when NODE_ENV=production' });
+        }
+      });
+    }
+  });
+}
+
+/** `['redirect_uris', 0]` → `redirect_uris[0]`. */
+function fieldPath(path: readonly PropertyKey[]): string {
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]`
+    : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+}
+
+/** Replaces `${NAME}` in every string, however deep; records each missing variable's field. */
+function substitute(value: unknown, vars: Record<string, string | undefined>,
+  path: PropertyKey[], missing: Array<{ path: PropertyKey[]; name: string }>): unknown {
+  if (typeof value === 'string') {
+    return value.replace(PLACEHOLDER, (placeholder, name: string) => {
+      const replacement = vars[name];
+      // Blank counts as unset, as for every other setting: an empty secret is always a mistake.
+      if (replacement === undefined || replacement === '') {
+        missing.push({ path, name });
+        return placeholder;
+      }
+      return replacement;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, vars, [...path, i], missing));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value)
+      .map(([k, v]) => [k, substitute(v, vars, [...path, k], missing)]));
+  }
+  return value;
+}
+
+/** JSON.parse messages quote the surrounding source, which may hold a literal secret. */
+function describeJsonError(error: unknown, text: string): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const withoutExcerpt = message.replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '');
+  const position = /at position (\d+)/.exec(withoutExcerpt);
+  if (!position) return withoutExcerpt;
+  const before = text.slice(0, Number(position[1])).split('\n');
+  return `${withoutExcerpt} (line ${before.length} column ${(before.at(-1)?.length ?? 0) + 1})`;
+}
+
+/**
+ * Reads the clients file, fills `${NAME}` placeholders from `vars` and validates every client.
+ * Throws ConfigError listing every problem, one per line, as
+ * `CLIENTS_FILE <path>: client "<id or #index>" field <field>: <reason>`.
+ */
+export async function readClients(file: string, vars: Record<string, string | undefined>,
+  options: { production: boolean }): Promise<ClientMetadata[]> {
+  const where = `CLIENTS_FILE ${file}`;
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${where}: cannot read the file (${code ?? String(error)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${where}: invalid JSON: ${describeJsonError(error, text)}`);
+  }
+  if (!Array.isArray(data)) {
+    throw new ConfigError(`${where}: must be a JSON array of client metadata objects`);
+  }
+
+  const schema = clientSchema(options.production);
+  const problems: string[] = [];
+  const clients: ClientMetadata[] = [];
+  const firstIndexById = new Map<string, number>();
+
+  data.forEach((raw: unknown, index) => {
+    const missing: Array<{ path: PropertyKey[]; name: string }> = [];
+    const client = substitute(raw, vars, [], missing);
+    const id = (client as { client_id?: unknown } | null)?.client_id;
+    const label = typeof id === 'string' && id !== '' ? `client "${id}"` : `client "#${index}"`;
+    const report = (path: readonly PropertyKey[], reason: string) => problems.push(path.length
+      ? `${where}: ${label} field ${fieldPath(path)}: ${reason}`
+      : `${where}: ${label}: ${reason}`);
+
+    for (const m of missing) report(m.path, `variable ${m.name} is not set`);
+    const unresolved = new Set(missing.map((m) => fieldPath(m.path)));
+    const result = schema.safeParse(client, {
+      error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined
+        ? 'is required' : undefined),
+    });
+    if (!result.success) {
+      for (const issue of result.error.issues) {
+        // A field still holding its placeholder was already reported above.
+        if (!unresolved.has(fieldPath(issue.path))) report(issue.path, issue.message);
+      }
+      return;
+    }
+    if (missing.length > 0) return;
+
+    const first = firstIndexById.get(result.data.client_id);
+    if (first !== undefined) {
+      report(['client_id'], `duplicate: client #${first} already uses this client_id`);
+      return;
+    }
+    firstIndexById.set(result.data.client_id, index);
+    clients.push(client as ClientMetadata);
+  });
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return clients;
+}

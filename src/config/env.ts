@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+
+export interface WeChatAppSettings { appId: string; appSecret: string }
+
+export interface Settings {
+  nodeEnv: 'development' | 'production' | 'test';
+  production: boolean;
+  port: number;
+  /** Absolute http(s) URL without trailing slash, query or fragment. */
+  issuer: string;
+  databaseUrl: string;
+  clientsFile: string;
+  /** Official Account; undefined → the sandbox stands in for WeChat (never in production). */
+  wechat: WeChatAppSettings | undefined;
+  /** Open Platform website app; undefined → no QR login. */
+  wechatWeb: WeChatAppSettings | undefined;
+  sandbox: boolean;
+  wechatOpenOrigin: string;
+  wechatApiOrigin: string;
+  cookieKeys: string[];
+  /** True when no COOKIE_KEYS were given and a throw-away key was made (sessions die on restart). */
+  cookieKeysGenerated: boolean;
+  trustProxy: boolean;
+  logLevel: LogLevel;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+/** Production floor for each cookie key: 32 characters, about 192 bits even as base64. */
+const MIN_COOKIE_KEY_LENGTH = 32;
+
+// Deployments often template env files, leaving `FOO=` behind: blank means "not set".
+const unset = (value: unknown) =>
+  typeof value === 'string' ? value.trim() || undefined : value;
+const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unset, schema.optional());
+
+/** Why `value` is not usable as a base URL (issuer, WeChat origins), or undefined if it is. */
+function baseUrlProblem(value: string): string | undefined {
+  if (!URL.canParse(value)) return 'must be an absolute URL';
+  const url = new URL(value);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must be an http or https URL';
+  // Paths are built by appending to these, and the issuer is compared as an exact string.
+  if (url.search || url.hash || value.includes('?') || value.includes('#')) {
+    return 'must not have a query or fragment';
+  }
+  if (value.endsWith('/')) return 'must not end with a slash';
+  return undefined;
+}
+
+const baseUrl = z.string().superRefine((value, ctx) => {
+  const problem = baseUrlProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const EnvSchema = z.object({
+  NODE_ENV: optional(z.enum(['development', 'production', 'test'])),
+  PORT: optional(z.string()
+    .regex(/^\d+$/, 'must be an integer from 1 to 65535')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be an integer from 1 to 65535')
+      .max(65535, 'must be an integer from 1 to 65535'))),
+  ISSUER: optional(baseUrl),
+  DATABASE_URL: optional(z.string().refine(
+    (v) => /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(v),
+    'must start with sqlite:, postgres:// or postgresql://',
+  )),
+  CLIENTS_FILE: optional(z.string()),
+  WECHAT_APP_ID: optional(z.string()),
+  WECHAT_APP_SECRET: optional(z.string()),
+  WECHAT_WEB_APP_ID: optional(z.string()),
+  WECHAT_WEB_APP_SECRET: optional(z.string()),
+  WECHAT_OPEN_ORIGIN: optional(baseUrl),
+  WECHAT_API_ORIGIN: optional(baseUrl),
+  COOKIE_KEYS: optional(z.string()
+    .transform((v) => v.split(',').map((key) => key.trim()))
+    .refine((keys) => keys.every(Boolean), 'every comma-separated key must be non-empty')),
+  LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
+  TRUST_PROXY: optional(z.string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(['1', 'true', '0', 'false'], 'must be 1, true, 0 or false'))),
+});
+
+type Env = z.output<typeof EnvSchema>;
+
+/** Both halves of a credential pair or neither; a lone half is a typo, not a choice. */
+function appPair(env: Env, idName: 'WECHAT_APP_ID' | 'WECHAT_WEB_APP_ID',
+  secretName: 'WECHAT_APP_SECRET' | 'WECHAT_WEB_APP_SECRET', problems: string[],
+): WeChatAppSettings | undefined {
+  const appId = env[idName];
+  const appSecret = env[secretName];
+  if (appId && appSecret) return { appId, appSecret };
+  if (appId) problems.push(`${secretName}: is required when ${idName} is set`);
+  if (appSecret) problems.push(`${idName}: is required when ${secretName} is set`);
+  return undefined;
+}
+
+/**
+ * Reads and checks every setting at once, so a bad deployment learns all its mistakes in one
+ * start. Throws ConfigError listing one problem per line, each naming its variable.
+ */
+export function readSettings(env: NodeJS.ProcessEnv): Settings {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    // Shape errors first; cross-variable rules below assume each value is well-formed.
+    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`));
+  }
+  const vars = parsed.data;
+  const problems: string[] = [];
+  const nodeEnv = vars.NODE_ENV ?? 'development';
+  const production = nodeEnv === 'production';
+  const port = vars.PORT ?? 3000;
+  const issuer = vars.ISSUER ?? `http://localhost:${port}`;
+
+  const wechat = appPair(vars, 'WECHAT_APP_ID', 'WECHAT_APP_SECRET', problems);
+  const wechatWeb = appPair(vars, 'WECHAT_WEB_APP_ID', 'WECHAT_WEB_APP_SECRET', problems);
+
+  let cookieKeys = vars.COOKIE_KEYS;
+  let cookieKeysGenerated = false;
+
+  if (production) {
+    // Tokens and cookies carry the issuer; plain http would leak them and break `Secure` cookies.
+    if (!vars.ISSUER) problems.push('ISSUER: is required when NODE_ENV=production');
+    else if (!issuer.startsWith('https://')) {
+      problems.push('ISSUER: must be an https URL when NODE_ENV=production');
+    }
+    // A generated key would sign everyone out on each restart and differ between replicas.
+    if (!cookieKeys) problems.push('COOKIE_KEYS: is required when NODE_ENV=production');
+    else if (cookieKeys.some((key) => key.length < MIN_COOKIE_KEY_LENGTH)) {
+      problems.push(`COOKIE_KEYS: each key must be at least ${MIN_COOKIE_KEY_LENGTH} characters when NODE_ENV=production`);
+    }
+    if (!vars.WECHAT_APP_ID && !vars.WECHAT_APP_SECRET) {
+      problems.push('WECHAT_APP_ID, WECHAT_APP_SECRET: are required when NODE_ENV=production '
+        + '(the WeChat sandbox is not allowed in production)');
+    }
+  } else if (!cookieKeys) {
+    cookieKeys = [randomBytes(32).toString('base64url')];
+    cookieKeysGenerated = true;
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  const sandbox = wechat === undefined && !production;
+
+  return {
+    nodeEnv,
+    production,
+    port,
+    issuer,
+    databaseUrl: vars.DATABASE_URL ?? 'sqlite:data/idp.sqlite3',
+    clientsFile: vars.CLIENTS_FILE ?? 'config/clients.json',
+    wechat,
+    wechatWeb,
+    sandbox,
+    // The sandbox re-creates WeChat under this server, so by default it is asked instead.
+    wechatOpenOrigin: vars.WECHAT_OPEN_ORIGIN ?? (sandbox ? `${issuer}/sandbox` : 'https://open.weixin.qq.com'),
+    wechatApiOrigin: vars.WECHAT_API_ORIGIN ?? (sandbox ? `${issuer}/sandbox` : 'https://api.weixin.qq.com'),
+    cookieKeys: cookieKeys ?? [],
+    cookieKeysGenerated,
+    trustProxy: vars.TRUST_PROXY === '1' || vars.TRUST_PROXY === 'true',
+    logLevel: vars.LOG_LEVEL ?? 'info',
+  };
+}

@@ -1,0 +1,23 @@
+import type { Knex } from 'knex';
+import type { Logger } from '../log.js';
+import { deleteExpiredModels } from '../oidc/adapter.js';
+import { StateStore } from '../interaction/states.js';
+
+const EVERY_MS = 10 * 60 * 1000;
+
+/** Deletes expired provider rows and spent WeChat states on a schedule, in bounded batches. */
+export function startCleanup(db: Knex, logger: Logger): { stop(): void; runOnce(): Promise<void> } {
+  const states = new StateStore(db);
+  async function runOnce(): Promise<void> {
+    try {
+      const models = await deleteExpiredModels(db);
+      const spent = await states.deleteExpired();
+      if (models || spent) logger.info({ event: 'cleanup', models, states: spent }, 'deleted expired rows');
+    } catch (error) {
+      logger.warn({ event: 'cleanup_failed', message: (error as Error).message }, 'cleanup failed; will retry');
+    }
+  }
+  const timer = setInterval(() => void runOnce(), EVERY_MS);
+  timer.unref();
+  return { stop: () => clearInterval(timer), runOnce };
+}

@@ -1,0 +1,182 @@
+import Router from '@koa/router';
+import type { Context, Next } from 'koa';
+import type Provider from 'oidc-provider';
+import type { InteractionResults } from 'oidc-provider';
+import type { AccountStore } from '../accounts/store.js';
+import type { WeChatApp } from '../wechat/client.js';
+import type { Logger } from '../log.js';
+import { detectBrowser } from '../wechat/user-agent.js';
+import { officialAccountAuthorizeUrl } from '../wechat/authorize-url.js';
+import { renderMessage } from '../pages/message-page.js';
+import { consentItems } from './consent-items.js';
+import type { StateStore } from './states.js';
+import type { WeChatLogin } from './wechat-login.js';
+import { handleWeChatFailure } from './wechat-failure.js';
+
+export interface InteractionDeps {
+  provider: Provider;
+  states: StateStore;
+  login: WeChatLogin;
+  accounts: AccountStore;
+  wechatApp: WeChatApp;
+  openOrigin: string;
+  issuer: string;
+  logger: Logger;
+}
+
+type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** Interaction pages must never be cached: each holds a single-use step of one sign-in. */
+async function noStore(ctx: Context, next: Next): Promise<void> {
+  ctx.set('Cache-Control', 'no-store');
+  await next();
+}
+
+/**
+ * The login step of oidc-provider: the routes it sends the browser to while a sign-in is in
+ * progress. Their paths stay under /interaction/:uid because oidc-provider scopes the
+ * interaction cookie to that path (WeChat's callback included).
+ */
+export function interactionRouter(deps: InteractionDeps): Router {
+  const { provider, states, login, logger } = deps;
+  const router = new Router();
+
+  /** The interaction behind this request's cookie, or an "expired" page when there is none. */
+  async function load(ctx: Context): Promise<Details | undefined> {
+    try {
+      const details = await provider.interactionDetails(ctx.req, ctx.res);
+      if (details.uid === ctx.params.uid) return details;
+    } catch (error) {
+      if ((error as Error).name !== 'SessionNotFound') throw error;
+    }
+    await renderMessage(ctx, 'interaction_expired');
+    return undefined;
+  }
+
+  async function finish(ctx: Context, result: InteractionResults): Promise<void> {
+    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    ctx.status = 303;
+    ctx.redirect(redirectTo);
+  }
+
+  async function redirectToWeChat(ctx: Context, details: Details): Promise<void> {
+    const scope = 'snsapi_userinfo';
+    const state = await states.issue({ uid: details.uid, appId: deps.wechatApp.appId, scope });
+    ctx.redirect(officialAccountAuthorizeUrl({
+      openOrigin: deps.openOrigin,
+      appId: deps.wechatApp.appId,
+      redirectUri: `${deps.issuer}/interaction/${details.uid}/wechat/callback`,
+      scope,
+      state,
+    }));
+  }
+
+  async function clientView(clientId: string) {
+    const client = await provider.Client.find(clientId);
+    return { name: client?.clientName ?? clientId, logoUri: client?.logoUri };
+  }
+
+  router.get('/interaction/:uid', noStore, async (ctx) => {
+    const details = await load(ctx);
+    if (!details) return;
+    const { uid, prompt, params } = details;
+    const client = await clientView(String(params.client_id));
+
+    if (prompt.name === 'login') {
+      // Inside WeChat there is nothing to choose: go straight to WeChat's authorization.
+      if (detectBrowser(ctx.get('User-Agent')) === 'wechat') return redirectToWeChat(ctx, details);
+      return ctx.render('login', {
+        client,
+        wechatHref: `/interaction/${uid}/wechat`,
+        abortHref: `/interaction/${uid}/abort`,
+      });
+    }
+    if (prompt.name === 'consent') {
+      const accountId = details.session?.accountId;
+      const account = accountId ? await deps.accounts.findById(accountId) : undefined;
+      const missing = (prompt.details.missingOIDCScope as string[] | undefined) ?? [];
+      return ctx.render('consent', {
+        client,
+        account,
+        items: consentItems(missing.length ? missing : String(params.scope ?? '').split(' ').filter(Boolean)),
+        confirmHref: `/interaction/${uid}/confirm`,
+        abortHref: `/interaction/${uid}/abort`,
+      });
+    }
+    await renderMessage(ctx, 'request_invalid', { detail: `unsupported prompt ${prompt.name}` });
+  });
+
+  router.get('/interaction/:uid/wechat', noStore, async (ctx) => {
+    const details = await load(ctx);
+    if (!details) return;
+    if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
+    await redirectToWeChat(ctx, details);
+  });
+
+  router.get('/interaction/:uid/wechat/callback', noStore, async (ctx) => {
+    const details = await load(ctx);
+    if (!details) return;
+    const { uid } = details;
+    const retry = `/interaction/${uid}`;
+    const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+
+    // The state is checked and spent before anything else: a replayed or foreign callback
+    // stops here, whatever else it carries.
+    const spent = await states.consume(state, uid);
+    if (!spent) {
+      logger.warn({ event: 'signin', outcome: 'state_invalid', uid }, 'WeChat callback with an unknown, spent or foreign state');
+      return renderMessage(ctx, 'state_invalid', { action: { href: retry, zh: '重新登录', en: 'Sign in again', wechat: true } });
+    }
+    if (!code) {
+      logger.info({ event: 'signin', outcome: 'refused', uid }, 'the person refused at WeChat');
+      return finish(ctx, { error: 'access_denied', error_description: 'The person refused the sign-in at WeChat' });
+    }
+
+    try {
+      const outcome = await login.complete(deps.wechatApp, code);
+      if (outcome.kind === 'snapshot') {
+        logger.info({ event: 'signin', outcome: 'snapshot', uid }, 'snapshot user; nothing registered');
+        return renderMessage(ctx, 'snapshot_user', { action: { href: retry, zh: '重新登录', en: 'Sign in again', wechat: true } });
+      }
+      if (outcome.kind === 'blocked') {
+        logger.info({ event: 'signin', outcome: 'blocked', uid, accountId: outcome.account.id }, 'disabled account');
+        return finish(ctx, { error: 'access_denied', error_description: 'This account is disabled' });
+      }
+      logger.info({ event: 'signin', outcome: outcome.registered ? 'registered' : 'signed_in', uid, accountId: outcome.account.id }, 'WeChat sign-in');
+      return finish(ctx, { login: { accountId: outcome.account.id } });
+    } catch (error) {
+      return handleWeChatFailure(ctx, error, { uid, retry, logger });
+    }
+  });
+
+  router.post('/interaction/:uid/confirm', noStore, async (ctx) => {
+    const details = await load(ctx);
+    if (!details) return;
+    const { prompt, params, session } = details;
+    if (prompt.name !== 'consent' || !session?.accountId) return ctx.redirect(`/interaction/${details.uid}`);
+
+    const grant = details.grantId
+      ? await provider.Grant.find(details.grantId)
+      : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+    if (!grant) return renderMessage(ctx, 'interaction_expired');
+    const scopes = prompt.details.missingOIDCScope as string[] | undefined;
+    if (scopes?.length) grant.addOIDCScope(scopes.join(' '));
+    const claims = prompt.details.missingOIDCClaims as string[] | undefined;
+    if (claims?.length) grant.addOIDCClaims(claims);
+    const resourceScopes = prompt.details.missingResourceScopes as Record<string, string[]> | undefined;
+    for (const [indicator, list] of Object.entries(resourceScopes ?? {})) grant.addResourceScope(indicator, list.join(' '));
+    const grantId = await grant.save();
+    logger.info({ event: 'consent', outcome: 'allowed', uid: details.uid, clientId: params.client_id }, 'consent given');
+    await finish(ctx, { consent: { grantId } });
+  });
+
+  router.post('/interaction/:uid/abort', noStore, async (ctx) => {
+    const details = await load(ctx);
+    if (!details) return;
+    logger.info({ event: 'consent', outcome: 'denied', uid: details.uid, clientId: details.params.client_id }, 'the person cancelled');
+    await finish(ctx, { error: 'access_denied', error_description: 'The person denied the request' });
+  });
+
+  return router;
+}

@@ -1,0 +1,50 @@
+import { createServer } from 'node:http';
+import { loadConfig, ConfigError } from './config/index.js';
+import { createLogger } from './log.js';
+import { createIdentityProvider } from './server.js';
+import { startCleanup } from './db/cleanup.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = await loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`Configuration error:\n${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const { settings } = config;
+  const logger = createLogger(settings.logLevel);
+  const idp = await createIdentityProvider(config, logger);
+  const cleanup = startCleanup(idp.db, logger);
+  const server = createServer(idp.koa.callback());
+  server.listen(settings.port, () => {
+    logger.info({ event: 'started', issuer: settings.issuer, port: settings.port, sandbox: settings.sandbox }, `listening on ${settings.issuer}`);
+    if (settings.sandbox) logger.warn({ event: 'sandbox' }, 'no WeChat credentials: the built-in WeChat sandbox plays WeChat');
+    if (settings.cookieKeysGenerated) logger.warn({ event: 'cookie_keys' }, 'COOKIE_KEYS not set: a temporary key signs cookies until the next restart');
+  });
+
+  // Stop taking connections, let requests in flight finish, then close the database pool.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ event: 'stopping', signal }, 'shutting down');
+    cleanup.stop();
+    server.close(() => {
+      void idp.close().then(() => process.exit(0));
+    });
+    server.closeIdleConnections();
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  const err = error as Error;
+  process.stderr.write(`Failed to start: ${err.name}: ${err.message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,77 @@
+import type { Configuration, KoaContextWithOIDC, JWK, ClientMetadata } from 'oidc-provider';
+import type { Knex } from 'knex';
+import { knexAdapterFactory } from './adapter.js';
+import { findAccountFor } from './find-account.js';
+import { loadExistingGrant } from './existing-grant.js';
+import { renderError, logoutSource, postLogoutSuccessSource } from './pages.js';
+import type { AccountStore } from '../accounts/store.js';
+
+export interface ProviderOptions {
+  db: Knex;
+  accounts: AccountStore;
+  clients: ClientMetadata[];
+  signingKeys: JWK[];
+  cookieKeys: string[];
+  officialAppId: string;
+}
+
+// Lifetimes in seconds, every model set on purpose rather than left to library defaults.
+export const TTL = {
+  AccessToken: 60 * 60,
+  AuthorizationCode: 60,
+  ClientCredentials: 10 * 60,
+  DeviceCode: 10 * 60,
+  BackchannelAuthenticationRequest: 10 * 60,
+  IdToken: 60 * 60,
+  // WeChat codes live 5 minutes and sign-ins may need a detour (snapshot page, retry):
+  // the interaction outlives them comfortably.
+  Interaction: 30 * 60,
+  RefreshToken: 14 * 24 * 60 * 60,
+  Session: 14 * 24 * 60 * 60,
+  Grant: 14 * 24 * 60 * 60,
+} as const;
+
+export function providerConfiguration(options: ProviderOptions): Configuration {
+  return {
+    adapter: knexAdapterFactory(options.db),
+    clients: options.clients,
+    jwks: { keys: options.signingKeys },
+    cookies: { keys: options.cookieKeys },
+    findAccount: findAccountFor(options.accounts, options.officialAppId),
+    loadExistingGrant,
+    interactions: {
+      url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}`,
+    },
+    // First-party apps mark themselves `skip_consent: true` in the clients file.
+    extraClientMetadata: {
+      properties: ['skip_consent'],
+      validator(_ctx, key, value) {
+        if (key === 'skip_consent' && value !== undefined && typeof value !== 'boolean') {
+          throw new Error('skip_consent must be a boolean');
+        }
+      },
+    },
+    scopes: ['openid', 'profile', 'offline_access'],
+    claims: {
+      openid: ['sub', 'openid', 'unionid'],
+      profile: ['name', 'nickname', 'picture', 'headimgurl'],
+    },
+    // Put the scope's claims in the ID token itself, code flow included: apps want the
+    // nickname and avatar without a userinfo round trip.
+    conformIdTokenClaims: false,
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    // A client allowed the refresh_token grant gets a refresh token; each use rotates it.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    rotateRefreshToken: true,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+    },
+    ttl: { ...TTL },
+    renderError,
+  };
+}

@@ -1,0 +1,22 @@
+import type { FindAccount } from 'oidc-provider';
+import type { AccountStore } from '../accounts/store.js';
+import { accountClaims } from '../accounts/claims.js';
+
+/**
+ * oidc-provider asks for the account behind a `sub` whenever it issues an ID token or answers
+ * userinfo. A disabled or deleted account yields nothing, which makes its tokens useless.
+ */
+export function findAccountFor(accounts: AccountStore, officialAppId: string): FindAccount {
+  return async (_ctx, sub) => {
+    const account = await accounts.findById(sub);
+    if (!account || account.disabled) return undefined;
+    const identities = await accounts.identitiesOf(account.id);
+    const claims = accountClaims(account, identities, officialAppId);
+    return {
+      accountId: account.id,
+      async claims() {
+        return { ...claims };
+      },
+    };
+  };
+}

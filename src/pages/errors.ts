@@ -1,0 +1,26 @@
+import type { Middleware } from 'koa';
+import type { Logger } from '../log.js';
+import { renderMessage } from './message-page.js';
+
+/**
+ * The last line of defence: anything thrown by our routes becomes a plain "something went
+ * wrong" page and one log line. No stack or internal message ever reaches the browser.
+ */
+export function errorPages(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      const err = error as { name?: string; message?: string; code?: string; status?: number; expose?: boolean };
+      if (err.status && err.status < 500 && err.expose) {
+        // A client error Koa already describes safely (e.g. a malformed body).
+        ctx.status = err.status;
+        await renderMessage(ctx, 'request_invalid', { detail: err.message });
+        ctx.status = err.status;
+        return;
+      }
+      logger.error({ event: 'unhandled', name: err.name, code: err.code, path: ctx.path, message: err.message }, 'request failed');
+      await renderMessage(ctx, 'server_error');
+    }
+  };
+}

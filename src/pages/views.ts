@@ -1,0 +1,20 @@
+import views from 'koa-views';
+import type { Middleware } from 'koa';
+import { viewsDir } from '../paths.js';
+
+declare module 'koa' {
+  interface ExtendableContext {
+    render(view: string, locals?: Record<string, unknown>): Promise<void>;
+  }
+}
+
+/**
+ * `ctx.render(view, locals)` with ejs templates from views/. Templates are compiled once and
+ * cached except in development, where editing a template shows at the next request.
+ */
+export function viewsMiddleware(options: { cache: boolean }): Middleware {
+  return views(viewsDir, {
+    extension: 'ejs',
+    options: { cache: options.cache },
+  }) as unknown as Middleware;
+}

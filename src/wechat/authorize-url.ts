@@ -1,0 +1,25 @@
+export type WeChatScope = 'snsapi_base' | 'snsapi_userinfo';
+
+/**
+ * WeChat opens its authorize page only for a link whose five parameters come in exactly this
+ * order and that ends in `#wechat_redirect` (wechat.md, "The authorize URL"): the string is
+ * built by hand, not with URLSearchParams, so nothing can reorder it.
+ */
+export function officialAccountAuthorizeUrl(input: {
+  openOrigin: string;
+  appId: string;
+  redirectUri: string;
+  scope: WeChatScope;
+  state: string;
+}): string {
+  if (!/^[A-Za-z0-9]{1,128}$/.test(input.state)) throw new Error('WeChat state must be 1-128 characters of [A-Za-z0-9]');
+  return (
+    `${input.openOrigin}/connect/oauth2/authorize` +
+    `?appid=${encodeURIComponent(input.appId)}` +
+    `&redirect_uri=${encodeURIComponent(input.redirectUri)}` +
+    `&response_type=code` +
+    `&scope=${input.scope}` +
+    `&state=${input.state}` +
+    `#wechat_redirect`
+  );
+}

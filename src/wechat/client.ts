@@ -1,0 +1,169 @@
+// Server-to-server client for WeChat's web sign-in API (see /work/shared/wechat.md).
+import got, { RequestError } from 'got';
+import { WeChatError } from './errors.js';
+
+export interface WeChatApp { appId: string; appSecret: string }
+export interface WeChatOAuthToken {
+  accessToken: string; expiresIn: number; refreshToken: string; openid: string; scope: string;
+  unionid?: string; isSnapshotUser: boolean;
+}
+export interface WeChatUserInfo {
+  openid: string; nickname: string; sex: number; province: string; city: string; country: string;
+  headimgurl: string; privilege: string[]; unionid?: string;
+}
+export interface WeChatClientOptions {
+  apiOrigin: string;
+  /** Per attempt; default 5000. */
+  timeoutMs?: number;
+  /** Extra attempts for busy/unavailable answers only; default 2. */
+  maxRetries?: number;
+  /** First back-off; doubled each retry, capped at MAX_RETRY_DELAY_MS; default 200. */
+  retryDelayMs?: number;
+}
+
+type Body = Record<string, unknown>;
+type Params = Array<[string, string]>;
+
+// A sign-in is waiting on us: a long back-off is worse than failing and letting the user retry.
+const MAX_RETRY_DELAY_MS = 2000;
+// 40001 at /sns/auth means "this access token is not valid", not a bad AppSecret.
+const INVALID_TOKEN_ERRCODES = new Set([42001, 40001, 40003]);
+
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const num = (v: unknown): number => {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  return Number.isFinite(n) ? n : 0;
+};
+// An empty unionid must not look like an identity: two accounts would merge on ''.
+const optStr = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+export class WeChatClient {
+  private readonly apiOrigin: string;
+  private readonly timeoutMs: number;
+  private readonly maxRetries: number;
+  private readonly retryDelayMs: number;
+
+  constructor(options: WeChatClientOptions) {
+    this.apiOrigin = options.apiOrigin.replace(/\/+$/, '');
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    this.maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 2));
+    this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 200);
+  }
+
+  async exchangeCode(app: WeChatApp, code: string): Promise<WeChatOAuthToken> {
+    const endpoint = '/sns/oauth2/access_token';
+    const params: Params = [['appid', app.appId], ['secret', app.appSecret], ['code', code],
+      ['grant_type', 'authorization_code']];
+    return toToken(endpoint, await this.call(endpoint, params, [app.appSecret, code]));
+  }
+
+  async refreshToken(app: WeChatApp, refreshToken: string): Promise<WeChatOAuthToken> {
+    const endpoint = '/sns/oauth2/refresh_token';
+    // WeChat documents this call without the secret: never send it where it is not needed.
+    const params: Params = [['appid', app.appId], ['grant_type', 'refresh_token'],
+      ['refresh_token', refreshToken]];
+    return toToken(endpoint, await this.call(endpoint, params, [app.appSecret, refreshToken]));
+  }
+
+  async checkToken(accessToken: string, openid: string): Promise<boolean> {
+    try {
+      await this.call('/sns/auth', [['access_token', accessToken], ['openid', openid]], [accessToken]);
+      return true;
+    } catch (error) {
+      if (error instanceof WeChatError && error.errcode !== undefined
+        && INVALID_TOKEN_ERRCODES.has(error.errcode)) return false;
+      throw error;
+    }
+  }
+
+  async userInfo(accessToken: string, openid: string,
+    lang: 'zh_CN' | 'zh_TW' | 'en' = 'zh_CN'): Promise<WeChatUserInfo> {
+    const endpoint = '/sns/userinfo';
+    const body = await this.call(endpoint,
+      [['access_token', accessToken], ['openid', openid], ['lang', lang]], [accessToken]);
+    if (!str(body.openid)) throw WeChatError.unexpected(endpoint, 'answer lacks openid');
+    // Since 2021-10 sex/province/city/country come back blank: keep them, with neutral defaults.
+    return {
+      openid: str(body.openid), nickname: str(body.nickname), sex: num(body.sex),
+      province: str(body.province), city: str(body.city), country: str(body.country),
+      headimgurl: str(body.headimgurl),
+      privilege: Array.isArray(body.privilege) ? body.privilege.filter((p): p is string => typeof p === 'string') : [],
+      unionid: optStr(body.unionid),
+    };
+  }
+
+  /** One call with a bounded back-off; only busy/unavailable failures are tried again. */
+  private async call(endpoint: string, params: Params, secrets: string[]): Promise<Body> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.once(endpoint, params, secrets);
+      } catch (error) {
+        if (!(error instanceof WeChatError) || !error.retryable || attempt >= this.maxRetries) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(this.retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS)));
+      }
+    }
+  }
+
+  private async once(endpoint: string, params: Params, secrets: string[]): Promise<Body> {
+    let statusCode: number;
+    let text: string;
+    try {
+      const response = await got(`${this.apiOrigin}${endpoint}`, {
+        searchParams: new URLSearchParams(params), // keeps the documented parameter order
+        responseType: 'text', // WeChat labels its JSON text/plain: parse it ourselves
+        throwHttpErrors: false,
+        followRedirect: false,
+        retry: { limit: 0 }, // our own loop decides, so a single-use code is never resent blindly
+        timeout: { request: this.timeoutMs },
+      });
+      statusCode = response.statusCode;
+      text = response.body;
+    } catch (error) {
+      // got's message and options contain the URL with the secret: keep only a short code
+      // such as ETIMEDOUT or ECONNRESET (got's generic ERR_GOT_REQUEST_ERROR says nothing).
+      const code = error instanceof RequestError ? error.code : '';
+      const known = /^E[A-Z0-9_]+$/.test(code) && code !== 'ERR_GOT_REQUEST_ERROR';
+      throw WeChatError.unavailable(endpoint, known ? code : 'network error');
+    }
+    if (statusCode >= 500) throw WeChatError.unavailable(endpoint, `HTTP ${statusCode}`);
+
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+      if (statusCode < 200 || statusCode >= 300) throw WeChatError.unexpected(endpoint, `HTTP ${statusCode}`);
+      throw WeChatError.unavailable(endpoint, 'unparseable body');
+    }
+    const answer = body as Body;
+    const errcode = answer.errcode === undefined || answer.errcode === null ? 0 : Number(answer.errcode);
+    if (!Number.isInteger(errcode)) throw WeChatError.unexpected(endpoint, 'malformed errcode');
+    if (errcode !== 0) throw WeChatError.fromErrcode(endpoint, errcode, redact(str(answer.errmsg), secrets));
+    if (statusCode < 200 || statusCode >= 300) throw WeChatError.unexpected(endpoint, `HTTP ${statusCode}`);
+    return answer;
+  }
+}
+
+function toToken(endpoint: string, body: Body): WeChatOAuthToken {
+  for (const field of ['access_token', 'refresh_token', 'openid']) {
+    if (!str(body[field])) throw WeChatError.unexpected(endpoint, `answer lacks ${field}`);
+  }
+  return {
+    accessToken: str(body.access_token),
+    expiresIn: num(body.expires_in) || 7200, // the documented lifetime if WeChat leaves it out
+    refreshToken: str(body.refresh_token),
+    openid: str(body.openid),
+    scope: str(body.scope),
+    unionid: optStr(body.unionid),
+    isSnapshotUser: num(body.is_snapshotuser) === 1,
+  };
+}
+
+/** errmsg is WeChat's free text: make sure it cannot echo a credential into our logs. */
+function redact(errmsg: string, secrets: string[]): string {
+  let out = errmsg;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  return out.slice(0, 200);
+}

@@ -1,0 +1,230 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it, expect } from '@jest/globals';
+import { readSettings } from '../src/config/env.js';
+import { readClients } from '../src/config/clients.js';
+import { ConfigError, loadConfig } from '../src/config/index.js';
+
+const SECRET = 'Sup3r-Secret-Value-That-Must-Not-Leak-0123456789';
+const KEY = 'k'.repeat(32);
+const PRODUCTION = {
+  NODE_ENV: 'production', ISSUER: 'https://id.example.com', COOKIE_KEYS: KEY,
+  WECHAT_APP_ID: 'wx0123456789abcdef', WECHAT_APP_SECRET: SECRET,
+};
+
+/** The ConfigError thrown by `fn` (sync or async); fails the test if none is thrown. */
+async function configError(fn: () => unknown): Promise<ConfigError> {
+  try {
+    await fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).name).toBe('ConfigError');
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+async function clientsFile(content: unknown): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'idp-config-'));
+  const file = join(dir, 'clients.json');
+  await writeFile(file, typeof content === 'string' ? content : JSON.stringify(content));
+  return file;
+}
+
+const shop = (extra: Record<string, unknown> = {}) => ({
+  client_id: 'shop', client_secret: SECRET,
+  redirect_uris: ['https://shop.example.com/cb'], ...extra,
+});
+
+describe('settings from the environment', () => {
+  it('defaults to a development sandbox on localhost:3000', () => {
+    const s = readSettings({});
+    expect(s).toMatchObject({
+      nodeEnv: 'development', production: false, port: 3000, issuer: 'http://localhost:3000',
+      databaseUrl: 'sqlite:data/idp.sqlite3', clientsFile: 'config/clients.json',
+      wechat: undefined, wechatWeb: undefined, sandbox: true, trustProxy: false,
+      wechatOpenOrigin: 'https://open.weixin.qq.com', wechatApiOrigin: 'https://api.weixin.qq.com',
+      cookieKeysGenerated: true,
+    });
+    expect(s.cookieKeys).toHaveLength(1);
+    expect(Buffer.from(s.cookieKeys[0]!, 'base64url')).toHaveLength(32);
+  });
+
+  it('treats empty strings as unset and derives the issuer from PORT', () => {
+    const s = readSettings({ PORT: '8080', ISSUER: '', NODE_ENV: '', TRUST_PROXY: 'true' });
+    expect(s).toMatchObject({ port: 8080, issuer: 'http://localhost:8080', trustProxy: true });
+  });
+
+  it('splits COOKIE_KEYS and takes both WeChat apps', () => {
+    const s = readSettings({ COOKIE_KEYS: 'a, b', WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's1',
+      WECHAT_WEB_APP_ID: 'wx2', WECHAT_WEB_APP_SECRET: 's2' });
+    expect(s).toMatchObject({ cookieKeys: ['a', 'b'], cookieKeysGenerated: false, sandbox: false,
+      wechat: { appId: 'wx1', appSecret: 's1' }, wechatWeb: { appId: 'wx2', appSecret: 's2' } });
+  });
+
+  it.each(['abc', '0', '65536', '3000.5'])('refuses PORT=%s naming PORT', async (port) => {
+    expect((await configError(() => readSettings({ PORT: port }))).message).toMatch(/^PORT: /);
+  });
+
+  it('refuses a bad ISSUER, DATABASE_URL and NODE_ENV in one message', async () => {
+    const error = await configError(() => readSettings({
+      ISSUER: 'http://id.example.com/', DATABASE_URL: 'mysql://x', NODE_ENV: 'staging' }));
+    expect(error.problems).toHaveLength(3);
+    expect(error.message).toMatch(/^ISSUER: .*slash/m);
+    expect(error.message).toMatch(/^DATABASE_URL: /m);
+    expect(error.message).toMatch(/^NODE_ENV: /m);
+  });
+
+  it('names the missing half of a WeChat pair', async () => {
+    expect((await configError(() => readSettings({ WECHAT_APP_ID: 'wx1' }))).message)
+      .toMatch(/^WECHAT_APP_SECRET: /);
+    expect((await configError(() => readSettings({ WECHAT_WEB_APP_SECRET: SECRET }))).message)
+      .toMatch(/^WECHAT_WEB_APP_ID: /);
+  });
+
+  describe('in production', () => {
+    it('accepts a complete configuration', () => {
+      expect(readSettings(PRODUCTION)).toMatchObject({ production: true, sandbox: false });
+    });
+
+    it('refuses an http ISSUER', async () => {
+      const error = await configError(() => readSettings({ ...PRODUCTION, ISSUER: 'http://id.example.com' }));
+      expect(error.message).toMatch(/^ISSUER: .*https/);
+    });
+
+    it('refuses a missing ISSUER rather than defaulting to localhost', async () => {
+      const error = await configError(() => readSettings({ ...PRODUCTION, ISSUER: undefined }));
+      expect(error.message).toMatch(/^ISSUER: /);
+    });
+
+    it('requires COOKIE_KEYS, each long enough', async () => {
+      expect((await configError(() => readSettings({ ...PRODUCTION, COOKIE_KEYS: '' }))).message)
+        .toMatch(/^COOKIE_KEYS: .*required/);
+      expect((await configError(() => readSettings({ ...PRODUCTION, COOKIE_KEYS: `${KEY},short` })))
+        .message).toMatch(/^COOKIE_KEYS: .*32/);
+    });
+
+    it('refuses the sandbox', async () => {
+      const error = await configError(() => readSettings(
+        { ...PRODUCTION, WECHAT_APP_ID: undefined, WECHAT_APP_SECRET: undefined }));
+      expect(error.message).toMatch(/WECHAT_APP_ID/);
+      expect(error.message).toMatch(/sandbox/);
+    });
+
+    it('never quotes a secret', async () => {
+      const error = await configError(() => readSettings(
+        { ...PRODUCTION, WECHAT_APP_ID: undefined, COOKIE_KEYS: 'short-cookie-key' }));
+      expect(error.message).not.toContain(SECRET);
+      expect(error.message).not.toContain('short-cookie-key');
+    });
+  });
+});
+
+describe('clients file', () => {
+  const dev = { production: false };
+
+  it('names CLIENTS_FILE and the path when the file is missing', async () => {
+    const path = join(tmpdir(), 'no-such-dir-idp', 'clients.json');
+    const error = await configError(() => readClients(path, {}, dev));
+    expect(error.message).toContain(`CLIENTS_FILE ${path}`);
+  });
+
+  it('names the file on bad JSON without quoting its content', async () => {
+    const file = await clientsFile(`[{"client_id": "shop", "client_secret": "${SECRET}" "x": 1}]`);
+    const error = await configError(() => readClients(file, {}, dev));
+    expect(error.message).toMatch(new RegExp(`^CLIENTS_FILE ${file}: invalid JSON`));
+    expect(error.message).not.toContain(SECRET);
+  });
+
+  it('refuses a file that is not an array', async () => {
+    const file = await clientsFile({ clients: [] });
+    expect((await configError(() => readClients(file, {}, dev))).message).toMatch(/array/);
+  });
+
+  it('names the client and the field when redirect_uris is missing', async () => {
+    const file = await clientsFile([shop({ redirect_uris: undefined })]);
+    expect((await configError(() => readClients(file, {}, dev))).message)
+      .toBe(`CLIENTS_FILE ${file}: client "shop" field redirect_uris: is required`);
+  });
+
+  it('names redirect_uris[0] on a bad URL, and the index when client_id is missing', async () => {
+    const file = await clientsFile([shop({ redirect_uris: ['/relative'] }),
+      { redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'none' }]);
+    const error = await configError(() => readClients(file, {}, dev));
+    expect(error.problems[0]).toMatch(
+      new RegExp(`^CLIENTS_FILE ${file}: client "shop" field redirect_uris\\[0\\]: Invalid URL`));
+    expect(error.problems[1]).toMatch(/client "#1" field client_id: is required/);
+  });
+
+  it('refuses a duplicate client_id', async () => {
+    const file = await clientsFile([shop(), shop()]);
+    expect((await configError(() => readClients(file, {}, dev))).message)
+      .toMatch(/client "shop" field client_id: duplicate/);
+  });
+
+  it('refuses an unknown grant type, implicit responses and a missing secret', async () => {
+    const file = await clientsFile([
+      shop({ grant_types: ['authorization_code', 'client_credentials'] }),
+      shop({ client_id: 'b', response_types: ['id_token'] }),
+      shop({ client_id: 'c', client_secret: undefined }),
+    ]);
+    const error = await configError(() => readClients(file, {}, dev));
+    expect(error.problems).toEqual([
+      expect.stringMatching(/client "shop" field grant_types\[1\]: /),
+      expect.stringMatching(/client "b" field response_types: /),
+      expect.stringMatching(/client "c" field client_secret: is required/),
+    ]);
+  });
+
+  it('substitutes ${NAME} anywhere and passes unknown fields through', async () => {
+    const file = await clientsFile([shop({
+      client_secret: '${SHOP_SECRET}', redirect_uris: ['${ISSUER}/shop/cb'],
+      extra: { nested: ['${ISSUER}'] }, skip_consent: true,
+    })]);
+    const [client] = await readClients(file,
+      { SHOP_SECRET: SECRET, ISSUER: 'https://id.example.com' }, dev);
+    expect(client).toEqual({
+      client_id: 'shop', client_secret: SECRET, redirect_uris: ['https://id.example.com/shop/cb'],
+      extra: { nested: ['https://id.example.com'] }, skip_consent: true,
+    });
+  });
+
+  it('names a missing ${VAR} with the client and field', async () => {
+    const file = await clientsFile([shop({ client_secret: '${SHOP_SECRET}' })]);
+    expect((await configError(() => readClients(file, {}, dev))).message).toBe(
+      `CLIENTS_FILE ${file}: client "shop" field client_secret: variable SHOP_SECRET is not set`);
+  });
+
+  it('never puts a secret value in an error message', async () => {
+    const file = await clientsFile([
+      shop({ client_secret: '${SHOP_SECRET}', redirect_uris: ['nope'] }),
+      shop({ client_id: 'weak', client_secret: 'weak-but-secret', redirect_uris: ['http://x.example'] }),
+      shop({ client_id: 'typed', client_secret: 42 }),
+    ]);
+    const error = await configError(() => readClients(file, { SHOP_SECRET: SECRET }, { production: true }));
+    expect(error.problems.length).toBeGreaterThanOrEqual(3);
+    expect(error.message).not.toContain(SECRET);
+    expect(error.message).not.toContain('weak-but-secret');
+  });
+
+  it('refuses http redirects in production, localhost included', async () => {
+    const file = await clientsFile([shop({ redirect_uris: ['http://localhost:3000/cb'],
+      post_logout_redirect_uris: ['https://shop.example.com/', 'http://shop.example.com/'] })]);
+    const error = await configError(() => readClients(file, {}, { production: true }));
+    expect(error.problems).toEqual([
+      expect.stringMatching(/client "shop" field redirect_uris\[0\]: .*https/),
+      expect.stringMatching(/client "shop" field post_logout_redirect_uris\[1\]: .*https/),
+    ]);
+    await expect(readClients(file, {}, dev)).resolves.toHaveLength(1);
+  });
+});
+
+describe('loadConfig', () => {
+  it('loads the shipped clients file with the default issuer', async () => {
+    const { settings, clients } = await loadConfig({ PORT: '4000' });
+    expect(settings.issuer).toBe('http://localhost:4000');
+    expect(clients).toEqual([expect.objectContaining({
+      client_id: 'demo', redirect_uris: ['http://localhost:4000/demo/callback'] })]);
+  });
+});
