@@ -86,7 +86,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       // Inside WeChat there is nothing to choose: go straight to WeChat's authorization.
       if (detectBrowser(ctx.get('User-Agent')) === 'wechat') return redirectToWeChat(ctx, details);
       return ctx.render('login', {
-        client,
+        app: client,
         wechatHref: `/interaction/${uid}/wechat`,
         abortHref: `/interaction/${uid}/abort`,
       });
@@ -96,7 +96,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       const account = accountId ? await deps.accounts.findById(accountId) : undefined;
       const missing = (prompt.details.missingOIDCScope as string[] | undefined) ?? [];
       return ctx.render('consent', {
-        client,
+        app: client,
         account,
         items: consentItems(missing.length ? missing : String(params.scope ?? '').split(' ').filter(Boolean)),
         confirmHref: `/interaction/${uid}/confirm`,

@@ -32,19 +32,18 @@ export class StateStore {
   }
 
   /**
-   * Spends a state for this interaction. Reading and deleting in one statement means two
-   * copies of one callback cannot both get it; a state of another interaction is refused
-   * (and left alone, so this cannot be used to burn someone else's).
+   * Spends a state for this interaction. Whoever deletes the row owns the state, so two
+   * copies of one callback cannot both get it (the delete's row count decides, which works
+   * the same on SQLite and PostgreSQL). A state of another interaction is refused and left
+   * alone, so a foreign callback cannot burn someone else's sign-in.
    */
   async consume(state: string, uid: string): Promise<StateRecord | undefined> {
     if (!/^[A-Za-z0-9]{1,128}$/.test(state)) return undefined;
-    const rows: { app_id: string; scope: string }[] = await this.db(TABLE)
-      .where({ state, uid })
-      .andWhere('expires_at', '>', Date.now())
-      .del()
-      .returning(['app_id', 'scope']);
-    const row = rows[0];
-    return row && { uid, appId: row.app_id, scope: row.scope };
+    const live = () => this.db(TABLE).where({ state, uid }).andWhere('expires_at', '>', Date.now());
+    const row: { app_id: string; scope: string } | undefined = await live().first('app_id', 'scope');
+    if (!row) return undefined;
+    const deleted = await live().del();
+    return deleted === 1 ? { uid, appId: row.app_id, scope: row.scope } : undefined;
   }
 
   async deleteExpired(): Promise<number> {

@@ -1,0 +1,15 @@
+import { randomBytes } from 'node:crypto';
+
+/**
+ * The sandbox's one pretend Official Account. The id is fixed so that links and logs read the
+ * same on every run; the secret is new for each process, so nothing outside this process can
+ * hold a working sandbox credential.
+ */
+export const SANDBOX_APP_ID = 'wxsandbox0000000';
+
+let appSecret: string | undefined;
+
+export function sandboxApp(): { appId: string; appSecret: string } {
+  appSecret ??= randomBytes(16).toString('hex');
+  return { appId: SANDBOX_APP_ID, appSecret };
+}

@@ -1,0 +1,37 @@
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import knexFactory from 'knex';
+
+/**
+ * A fresh, empty database for one provider under test. By default an SQLite file in the temp
+ * directory; with TEST_DATABASE_URL=postgres://… a new PostgreSQL database on that server,
+ * dropped afterwards.
+ */
+export async function testDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> }> {
+  const base = process.env.TEST_DATABASE_URL;
+  const name = `idp_test_${randomBytes(6).toString('hex')}`;
+  if (base && /^postgres(ql)?:\/\//.test(base)) {
+    const admin = knexFactory({ client: 'pg', connection: base });
+    await admin.raw(`create database ${name}`);
+    await admin.destroy();
+    const url = new URL(base);
+    url.pathname = `/${name}`;
+    return {
+      url: url.href,
+      async drop() {
+        const cleanup = knexFactory({ client: 'pg', connection: base });
+        await cleanup.raw(`drop database if exists ${name} with (force)`);
+        await cleanup.destroy();
+      },
+    };
+  }
+  const file = join(tmpdir(), `${name}.sqlite3`);
+  return {
+    url: `sqlite:${file}`,
+    async drop() {
+      for (const suffix of ['', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { expect } from '@jest/globals';
+import type { Browser, Page } from './browser.js';
+import type { RelyingParty } from './relying-party.js';
+
+export interface WeChatRedirect {
+  url: URL;
+  state: string;
+  callback: string;
+}
+
+/** Reads WeChat's authorize link the provider sent the browser to. */
+export function parseWeChatRedirect(location: string | undefined): WeChatRedirect {
+  expect(location).toBeDefined();
+  const url = new URL(location!);
+  const state = url.searchParams.get('state')!;
+  const callback = url.searchParams.get('redirect_uri')!;
+  return { url, state, callback };
+}
+
+/** From the app's authorization request to the provider's login page. */
+export async function openLoginPage(browser: Browser, issuer: string, authUrl: string): Promise<{ page: Page; uid: string }> {
+  const page = await browser.follow(authUrl, issuer);
+  const uid = new URL(page.url).pathname.split('/')[2]!;
+  return { page, uid };
+}
+
+/** Clicks "微信登录" and returns where WeChat would send the browser back. */
+export async function startWeChat(browser: Browser, issuer: string, uid: string): Promise<WeChatRedirect> {
+  const page = await browser.get(`${issuer}/interaction/${uid}/wechat`);
+  expect(page.status).toBe(302);
+  return parseWeChatRedirect(page.location);
+}
+
+/** WeChat's redirect back with `code`; follows the provider until it leaves for the app. */
+export async function returnFromWeChat(browser: Browser, issuer: string, redirect: WeChatRedirect, code: string | undefined): Promise<Page> {
+  const url = new URL(redirect.callback);
+  if (code !== undefined) url.searchParams.set('code', code);
+  url.searchParams.set('state', redirect.state);
+  return browser.follow(url.href, issuer);
+}
+
+/** A whole sign-in for a person at WeChat, consenting when asked, ending with the app's tokens. */
+export async function signIn(browser: Browser, issuer: string, rp: RelyingParty, code: string, scope = 'openid profile') {
+  const { url, checks } = await rp.start(scope);
+  const { uid } = await openLoginPage(browser, issuer, url);
+  const redirect = await startWeChat(browser, issuer, uid);
+  let page = await returnFromWeChat(browser, issuer, redirect, code);
+  if (page.status === 200 && page.url.includes('/interaction/')) {
+    const consentUid = new URL(page.url).pathname.split('/')[2]!;
+    const confirmed = await browser.post(`${issuer}/interaction/${consentUid}/confirm`);
+    page = await browser.follow(confirmed.location!, issuer);
+  }
+  if (!page.location?.startsWith(rp.redirectUri)) {
+    throw new Error(`expected a redirect to the app, got ${page.status} at ${page.url}: ${page.body.slice(0, 800)}`);
+  }
+  const tokens = await rp.finish(page.location!, checks);
+  return { tokens, claims: tokens.claims()!, uid };
+}
