@@ -44,11 +44,20 @@ describe('settings from the environment', () => {
       nodeEnv: 'development', production: false, port: 3000, issuer: 'http://localhost:3000',
       databaseUrl: 'sqlite:data/idp.sqlite3', clientsFile: 'config/clients.json',
       wechat: undefined, wechatWeb: undefined, sandbox: true, trustProxy: false,
-      wechatOpenOrigin: 'https://open.weixin.qq.com', wechatApiOrigin: 'https://api.weixin.qq.com',
+      // The sandbox answers under this server until real WeChat credentials are given.
+      wechatOpenOrigin: 'http://localhost:3000/sandbox', wechatApiOrigin: 'http://localhost:3000/sandbox',
       cookieKeysGenerated: true,
     });
     expect(s.cookieKeys).toHaveLength(1);
     expect(Buffer.from(s.cookieKeys[0]!, 'base64url')).toHaveLength(32);
+  });
+
+  it('talks to the real WeChat once its credentials are set', () => {
+    const s = readSettings({ WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's1' });
+    expect(s).toMatchObject({
+      sandbox: false,
+      wechatOpenOrigin: 'https://open.weixin.qq.com', wechatApiOrigin: 'https://api.weixin.qq.com',
+    });
   });
 
   it('treats empty strings as unset and derives the issuer from PORT', () => {

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { Browser, WECHAT_UA } from './helpers/browser.js';
+import { startProvider, type RunningProvider } from './helpers/provider.js';
+
+// The newcomer's path: no WeChat credentials, so the built-in sandbox plays WeChat and the
+// demo app on the same server is the relying party.
+let op: RunningProvider;
+
+beforeAll(async () => {
+  op = await startProvider({ WECHAT_APP_ID: undefined, WECHAT_APP_SECRET: undefined });
+});
+afterAll(() => op.close());
+
+/** Fills in the sandbox's authorize form the way a person would. */
+function sandboxForm(authorizeUrl: string, choice: Record<string, string>): Record<string, string> {
+  const params = new URL(authorizeUrl).searchParams;
+  const form: Record<string, string> = {};
+  for (const name of ['appid', 'redirect_uri', 'response_type', 'scope', 'state']) form[name] = params.get(name)!;
+  return { ...form, ...choice };
+}
+
+describe('the demo app signing in through the WeChat sandbox', () => {
+  it('goes from the demo button to a page showing the ID token claims', async () => {
+    const browser = new Browser();
+    const login = await browser.follow(`${op.issuer}/demo/login`, op.issuer);
+    expect(login.status).toBe(200);
+    expect(login.body).toContain('微信登录');
+    expect(login.body).toContain('WeChat sandbox');
+
+    const uid = new URL(login.url).pathname.split('/')[2]!;
+    const toWeChat = await browser.get(`${op.issuer}/interaction/${uid}/wechat`);
+    expect(toWeChat.location).toMatch(new RegExp(`^${op.issuer}/sandbox/connect/oauth2/authorize\\?appid=`));
+    const wechatPage = await browser.get(toWeChat.location!);
+    expect(wechatPage.status).toBe(200);
+
+    const allowed = await browser.post(`${op.issuer}/sandbox/connect/oauth2/authorize`,
+      sandboxForm(toWeChat.location!, { action: 'create', nickname: '小明 <b>🐼</b>' }));
+    const consent = await browser.follow(allowed.location!, op.issuer);
+    expect(consent.body).toContain('Demo app');
+    expect(consent.body).toContain('昵称和头像');
+
+    const consentUid = new URL(consent.url).pathname.split('/')[2]!;
+    const confirmed = await browser.post(`${op.issuer}/interaction/${consentUid}/confirm`);
+    const result = await browser.follow(confirmed.location!, op.issuer);
+
+    expect(result.url).toContain('/demo/callback');
+    expect(result.status).toBe(200);
+    for (const claim of ['sub', 'openid', 'unionid', 'nickname', 'headimgurl', 'name', 'picture']) {
+      expect(result.body).toContain(`<th>${claim}</th>`);
+    }
+    // The nickname arrives intact and escaped, never as markup.
+    expect(result.body).toContain('小明 &lt;b&gt;🐼&lt;/b&gt;');
+    expect(result.body).not.toContain('<b>🐼</b>');
+    expect(result.body).toMatch(/<th>openid<\/th><td>o[\w-]{27}<\/td>/);
+  });
+
+  it('sends a WeChat browser straight to the sandbox authorize page, no login page', async () => {
+    const browser = new Browser(WECHAT_UA);
+    const start = await browser.follow(`${op.issuer}/demo/login`, op.issuer);
+    // follow() stops at the sandbox because it is a redirect to WeChat's authorize link.
+    expect(start.status).toBe(200);
+    expect(start.url).toMatch(new RegExp(`^${op.issuer}/sandbox/connect/oauth2/authorize\\?appid=[^&]+&redirect_uri=[^&]+&response_type=code&scope=snsapi_userinfo&state=[A-Za-z0-9]{32}#wechat_redirect$`));
+  });
+});
