@@ -157,15 +157,22 @@ describe('WeChat errors, by errcode class', () => {
   });
 
   it('a network failure towards WeChat → "WeChat is not responding", nothing registered', async () => {
-    const before = await op.idp.accounts.count();
-    for (let i = 0; i < 3; i++) {
-      nock('https://api.weixin.qq.com').get('/sns/oauth2/access_token').query(true)
-        .replyWithError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    // A WeChat API origin where nothing listens: a real refused connection.
+    const unreachable = await startProvider({ WECHAT_API_ORIGIN: 'http://127.0.0.1:1' });
+    try {
+      const party = await relyingParty(unreachable.issuer);
+      const browser = new Browser();
+      const { url } = await party.start();
+      const { uid } = await openLoginPage(browser, unreachable.issuer, url);
+      const redirect = await startWeChat(browser, unreachable.issuer, uid);
+      nock.enableNetConnect(/127\.0\.0\.1/);
+      const page = await returnFromWeChat(browser, unreachable.issuer, redirect, 'code-net');
+      expect(page.status).toBe(503);
+      expect(page.body).toContain('WeChat is not responding');
+      expect(page.body).toContain(`href="/interaction/${uid}"`);
+      expect(await unreachable.idp.accounts.count()).toBe(0);
+    } finally {
+      await unreachable.close();
     }
-    const { browser, redirect } = await atWeChat();
-    const page = await returnFromWeChat(browser, op.issuer, redirect, 'code-net');
-    expect(page.status).toBe(503);
-    expect(page.body).toContain('WeChat is not responding');
-    expect(await op.idp.accounts.count()).toBe(before);
   });
 });
