@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../../src/config/index.js';
 import { createIdentityProvider, type IdentityProvider } from '../../src/server.js';
 import { testDatabaseUrl } from './database.js';
+import type { Logger } from '../../src/log.js';
 
 export const WEB_APP_SECRET = 'web-app-secret-0123456789abcdef0123';
 export const TEST_APP = { appId: 'wx1234567890abcdef', appSecret: 'test-app-secret-9f8e7d6c5b4a' };
@@ -20,7 +21,10 @@ export interface RunningProvider {
  * Starts the whole service on a free loopback port with a fresh database, configured the way
  * an operator would: through environment variables only.
  */
-export async function startProvider(env: Record<string, string | undefined> = {}): Promise<RunningProvider> {
+export async function startProvider(
+  env: Record<string, string | undefined> = {},
+  options: { logger?: Logger } = {},
+): Promise<RunningProvider> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
@@ -39,7 +43,7 @@ export async function startProvider(env: Record<string, string | undefined> = {}
     COOKIE_KEYS: 'test-cookie-key-0123456789abcdef0123456789',
     ...env,
   });
-  const idp = await createIdentityProvider(config);
+  const idp = await createIdentityProvider(config, options.logger);
   server.on('request', idp.koa.callback());
   return {
     issuer,
