@@ -1,47 +1,33 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
-import nock from 'nock';
 import { pino } from 'pino';
 import { Browser, WECHAT_UA } from './helpers/browser.js';
-import { startProvider, TEST_APP, WEB_APP_SECRET, type RunningProvider } from './helpers/provider.js';
-import { relyingParty, type RelyingParty } from './helpers/relying-party.js';
+import { TEST_APP, WEB_APP_SECRET } from './helpers/provider.js';
 import { newWeChatUser, wechatError, wechatNewUser } from './helpers/wechat.js';
+import { useProvider } from './helpers/setup.js';
 import { openLoginPage, returnFromWeChat, signIn, startWeChat } from './helpers/sign-in.js';
 
 const WXWORK_UA = 'Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.10 MicroMessenger/7.0.1';
 
-let op: RunningProvider;
-let rp: RelyingParty;
 const logLines: string[] = [];
-
-beforeAll(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-  const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
-  op = await startProvider({}, { logger: pino({ level: 'debug' }, sink) });
-  rp = await relyingParty(op.issuer);
-});
-afterEach(() => nock.cleanAll());
-afterAll(async () => {
-  await op.close();
-  nock.enableNetConnect();
-});
+const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
+const t = useProvider({}, { logger: pino({ level: 'debug' }, sink) });
 
 describe('where the login step sends each browser', () => {
   it("sends WeChat's browser straight to WeChat: no login page", async () => {
     const browser = new Browser(WECHAT_UA);
-    const { url } = await rp.start();
-    const page = await browser.follow(url, op.issuer);
+    const { url } = await t.rp.start();
+    const page = await browser.follow(url, t.op.issuer);
     expect(page.status).toBe(302);
     expect(page.location).toMatch(/^https:\/\/open\.weixin\.qq\.com\/connect\/oauth2\/authorize\?appid=wx1234567890abcdef&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Finteraction%2F[\w-]+%2Fwechat%2Fcallback&response_type=code&scope=snsapi_userinfo&state=[A-Za-z0-9]{32}#wechat_redirect$/);
   });
 
   it('never sends WeChat Work an Official Account link: it gets the page', async () => {
     const browser = new Browser(WXWORK_UA);
-    const { url } = await rp.start();
-    const page = await browser.follow(url, op.issuer);
+    const { url } = await t.rp.start();
+    const page = await browser.follow(url, t.op.issuer);
     expect(page.status).toBe(200);
-    expect(page.url.startsWith(op.issuer)).toBe(true);
+    expect(page.url.startsWith(t.op.issuer)).toBe(true);
     expect(page.body).toContain('微信登录');
   });
 });
@@ -50,13 +36,13 @@ describe('the operator log', () => {
   it('records outcomes and errcodes but never a secret, code or token', async () => {
     const user = newWeChatUser();
     wechatNewUser('log-code-ok', user);
-    const { tokens } = await signIn(new Browser(), op.issuer, rp, 'log-code-ok');
+    const { tokens } = await signIn(new Browser(), t.op.issuer, t.rp, 'log-code-ok');
 
     wechatError('/sns/oauth2/access_token', 40125, 'invalid appsecret');
     const browser = new Browser();
-    const { url } = await rp.start();
-    const { uid } = await openLoginPage(browser, op.issuer, url);
-    await returnFromWeChat(browser, op.issuer, await startWeChat(browser, op.issuer, uid), 'log-code-bad');
+    const { url } = await t.rp.start();
+    const { uid } = await openLoginPage(browser, t.op.issuer, url);
+    await returnFromWeChat(browser, t.op.issuer, await startWeChat(browser, t.op.issuer, uid), 'log-code-bad');
 
     const log = logLines.join('');
     expect(log).toContain('"outcome":"registered"');

@@ -1,65 +1,53 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
 import { Browser } from './helpers/browser.js';
-import { startProvider, TEST_APP, type RunningProvider } from './helpers/provider.js';
-import { relyingParty, type RelyingParty } from './helpers/relying-party.js';
+import { startProvider, TEST_APP } from './helpers/provider.js';
+import { relyingParty } from './helpers/relying-party.js';
 import { newWeChatUser, wechatAuth, wechatError, wechatExchange, wechatNewUser, wechatReturningUser, wechatUserinfo } from './helpers/wechat.js';
+import { useProvider } from './helpers/setup.js';
 import { openLoginPage, returnFromWeChat, signIn, startWeChat } from './helpers/sign-in.js';
 
-let op: RunningProvider;
-let rp: RelyingParty;
-
-beforeAll(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-  op = await startProvider();
-  rp = await relyingParty(op.issuer);
-});
-afterEach(() => nock.cleanAll());
-afterAll(async () => {
-  await op.close();
-  nock.enableNetConnect();
-});
+const t = useProvider();
 
 /** Starts a sign-in at the app and clicks through to WeChat; returns what WeChat would call back. */
 async function atWeChat(browser = new Browser()) {
-  const { url, checks } = await rp.start();
-  const { uid } = await openLoginPage(browser, op.issuer, url);
-  const redirect = await startWeChat(browser, op.issuer, uid);
+  const { url, checks } = await t.rp.start();
+  const { uid } = await openLoginPage(browser, t.op.issuer, url);
+  const redirect = await startWeChat(browser, t.op.issuer, uid);
   return { browser, uid, redirect, checks };
 }
 
 describe('what the person sees when the sign-in does not simply succeed', () => {
   it('sends access_denied to the app when the person refuses at WeChat (callback without code)', async () => {
     const { browser, redirect } = await atWeChat();
-    const page = await returnFromWeChat(browser, op.issuer, redirect, undefined);
+    const page = await returnFromWeChat(browser, t.op.issuer, redirect, undefined);
     const back = new URL(page.location!);
-    expect(back.origin + back.pathname).toBe(rp.redirectUri);
+    expect(back.origin + back.pathname).toBe(t.rp.redirectUri);
     expect(back.searchParams.get('error')).toBe('access_denied');
   });
 
   it('asks a snapshot user to tap 使用完整服务 and registers nothing', async () => {
-    const before = await op.idp.accounts.count();
+    const before = await t.op.idp.accounts.count();
     const user = newWeChatUser();
     wechatExchange('code-snap', user, { is_snapshotuser: 1 });
     const { browser, redirect, uid } = await atWeChat();
-    const page = await returnFromWeChat(browser, op.issuer, redirect, 'code-snap');
+    const page = await returnFromWeChat(browser, t.op.issuer, redirect, 'code-snap');
 
     expect(page.status).toBe(200);
     expect(page.body).toContain('使用完整服务');
     expect(page.body).toContain(`/interaction/${uid}`); // a way to try again
-    expect(await op.idp.accounts.count()).toBe(before);
-    expect(await op.idp.accounts.findByIdentity(TEST_APP.appId, user.openid)).toBeUndefined();
+    expect(await t.op.idp.accounts.count()).toBe(before);
+    expect(await t.op.idp.accounts.findByIdentity(TEST_APP.appId, user.openid)).toBeUndefined();
   });
 
   it('refuses a replayed callback: the same state cannot sign anyone in twice', async () => {
     const user = newWeChatUser();
     wechatNewUser('code-replay', user);
     const { browser, redirect } = await atWeChat();
-    const first = await returnFromWeChat(browser, op.issuer, redirect, 'code-replay');
-    expect(first.location?.startsWith(rp.redirectUri) || first.url.includes('/interaction/')).toBe(true);
+    const first = await returnFromWeChat(browser, t.op.issuer, redirect, 'code-replay');
+    expect(first.location?.startsWith(t.rp.redirectUri) || first.url.includes('/interaction/')).toBe(true);
 
-    const again = await returnFromWeChat(browser, op.issuer, redirect, 'code-replay');
+    const again = await returnFromWeChat(browser, t.op.issuer, redirect, 'code-replay');
     expect(again.status).toBe(400);
     expect(again.body).not.toContain('access_token');
   });
@@ -67,29 +55,29 @@ describe('what the person sees when the sign-in does not simply succeed', () => 
   it('refuses a reused WeChat code (40163) with a retry page and no second login', async () => {
     const user = newWeChatUser();
     wechatNewUser('code-twice', user);
-    await signIn(new Browser(), op.issuer, rp, 'code-twice');
-    const before = await op.idp.accounts.count();
+    await signIn(new Browser(), t.op.issuer, t.rp, 'code-twice');
+    const before = await t.op.idp.accounts.count();
 
     wechatError('/sns/oauth2/access_token', 40163, 'code been used');
     const { browser, redirect, uid } = await atWeChat();
-    const page = await returnFromWeChat(browser, op.issuer, redirect, 'code-twice');
+    const page = await returnFromWeChat(browser, t.op.issuer, redirect, 'code-twice');
     expect(page.status).toBe(400);
     expect(page.body).toContain('微信授权已失效');
     expect(page.body).toContain(`href="/interaction/${uid}"`);
-    expect(await op.idp.accounts.count()).toBe(before);
+    expect(await t.op.idp.accounts.count()).toBe(before);
   });
 
   it('refuses a state that belongs to another interaction', async () => {
     const mine = await atWeChat();
     const theirs = await atWeChat();
     // The attacker's WeChat state, replayed against my interaction (my cookies).
-    const page = await returnFromWeChat(mine.browser, op.issuer, { ...mine.redirect, state: theirs.redirect.state }, 'code-foreign');
+    const page = await returnFromWeChat(mine.browser, t.op.issuer, { ...mine.redirect, state: theirs.redirect.state }, 'code-foreign');
     expect(page.status).toBe(400);
     expect(page.body).toContain('登录链接无效');
     // Their state is still good for their own sign-in.
     const user = newWeChatUser();
     wechatNewUser('code-theirs', user);
-    const ok = await returnFromWeChat(theirs.browser, op.issuer, theirs.redirect, 'code-theirs');
+    const ok = await returnFromWeChat(theirs.browser, t.op.issuer, theirs.redirect, 'code-theirs');
     expect(ok.status).toBe(200); // the consent page of a sign-in that went through
     expect(ok.body).toContain('Web &lt;App&gt; 🍜');
   });
@@ -97,13 +85,13 @@ describe('what the person sees when the sign-in does not simply succeed', () => 
   it('keeps a returning person signing in when /sns/userinfo fails', async () => {
     const user = newWeChatUser();
     wechatNewUser('code-keep-1', user);
-    const first = await signIn(new Browser(), op.issuer, rp, 'code-keep-1');
+    const first = await signIn(new Browser(), t.op.issuer, t.rp, 'code-keep-1');
 
     wechatExchange('code-keep-2', user);
     wechatError('/sns/userinfo', -1, 'system error');
     wechatError('/sns/userinfo', -1, 'system error');
     wechatError('/sns/userinfo', -1, 'system error');
-    const second = await signIn(new Browser(), op.issuer, rp, 'code-keep-2');
+    const second = await signIn(new Browser(), t.op.issuer, t.rp, 'code-keep-2');
     expect(second.claims.sub).toBe(first.claims.sub);
     expect(second.claims.nickname).toBe(user.nickname);
   });
@@ -117,7 +105,7 @@ describe('what the person sees when the sign-in does not simply succeed', () => 
       .query({ appid: TEST_APP.appId, grant_type: 'refresh_token', refresh_token: 'rt-code-stale' })
       .reply(200, JSON.stringify({ access_token: 'fresh', expires_in: 7200, refresh_token: 'rt2', openid: user.openid, scope: 'snsapi_userinfo' }), { 'Content-Type': 'text/plain' });
     wechatUserinfo(user);
-    const { claims } = await signIn(new Browser(), op.issuer, rp, 'code-stale');
+    const { claims } = await signIn(new Browser(), t.op.issuer, t.rp, 'code-stale');
     expect(refresh.isDone()).toBe(true);
     expect(claims.openid).toBe(user.openid);
   });
@@ -137,7 +125,7 @@ describe('WeChat errors, by errcode class', () => {
 
   it.each(cases)('%s → a clear page, nothing registered', async (_name, path, errcode, status, title) => {
     const user = newWeChatUser();
-    const before = await op.idp.accounts.count();
+    const before = await t.op.idp.accounts.count();
     if (path === '/sns/userinfo') {
       wechatExchange(`code-${errcode}`, user);
       wechatAuth(user);
@@ -147,13 +135,13 @@ describe('WeChat errors, by errcode class', () => {
       for (let i = 0; i < 3; i++) wechatError(path, errcode, 'failure');
     }
     const { browser, redirect } = await atWeChat();
-    const page = await returnFromWeChat(browser, op.issuer, redirect, `code-${errcode}`);
+    const page = await returnFromWeChat(browser, t.op.issuer, redirect, `code-${errcode}`);
 
     expect(page.status).toBe(status);
     expect(page.body).toContain(title);
     expect(page.body).not.toContain(TEST_APP.appSecret);
     expect(page.body).not.toMatch(/at .*\.ts:\d+/); // no stack trace
-    expect(await op.idp.accounts.count()).toBe(before);
+    expect(await t.op.idp.accounts.count()).toBe(before);
   });
 
   it('a network failure towards WeChat → "WeChat is not responding", nothing registered', async () => {

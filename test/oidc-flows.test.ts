@@ -1,34 +1,20 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import nock from 'nock';
+import { describe, expect, it } from '@jest/globals';
 import * as oidc from 'openid-client';
 import { Browser } from './helpers/browser.js';
-import { startProvider, type RunningProvider } from './helpers/provider.js';
-import { relyingParty, type RelyingParty } from './helpers/relying-party.js';
 import { newWeChatUser, wechatNewUser } from './helpers/wechat.js';
+import { useProvider } from './helpers/setup.js';
+import { relyingParty } from './helpers/relying-party.js';
 import { openLoginPage, returnFromWeChat, signIn, startWeChat } from './helpers/sign-in.js';
 
-let op: RunningProvider;
-let rp: RelyingParty;
-
-beforeAll(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-  op = await startProvider();
-  rp = await relyingParty(op.issuer);
-});
-afterEach(() => nock.cleanAll());
-afterAll(async () => {
-  await op.close();
-  nock.enableNetConnect();
-});
+const t = useProvider();
 
 let codes = 0;
-async function freshSignIn(party = rp, scope = 'openid profile') {
+async function freshSignIn(party = t.rp, scope = 'openid profile') {
   codes += 1;
   const user = newWeChatUser();
   wechatNewUser(`flow-${codes}`, user);
   const browser = new Browser();
-  const result = await signIn(browser, op.issuer, party, `flow-${codes}`, scope);
+  const result = await signIn(browser, t.op.issuer, party, `flow-${codes}`, scope);
   return { ...result, user, browser };
 }
 
@@ -37,18 +23,18 @@ describe('consent', () => {
     const user = newWeChatUser();
     wechatNewUser('consent-1', user);
     const browser = new Browser();
-    const { url, checks } = await rp.start();
-    const { uid } = await openLoginPage(browser, op.issuer, url);
-    const consent = await returnFromWeChat(browser, op.issuer, await startWeChat(browser, op.issuer, uid), 'consent-1');
+    const { url, checks } = await t.rp.start();
+    const { uid } = await openLoginPage(browser, t.op.issuer, url);
+    const consent = await returnFromWeChat(browser, t.op.issuer, await startWeChat(browser, t.op.issuer, uid), 'consent-1');
 
     expect(consent.status).toBe(200);
     expect(consent.body).toContain('Web &lt;App&gt; 🍜');
     expect(consent.body).toContain('昵称和头像');
     expect(consent.body).toContain(user.nickname);
     const consentUid = new URL(consent.url).pathname.split('/')[2]!;
-    const allowed = await browser.post(`${op.issuer}/interaction/${consentUid}/confirm`);
-    const back = await browser.follow(allowed.location!, op.issuer);
-    const tokens = await rp.finish(back.location!, checks);
+    const allowed = await browser.post(`${t.op.issuer}/interaction/${consentUid}/confirm`);
+    const back = await browser.follow(allowed.location!, t.op.issuer);
+    const tokens = await t.rp.finish(back.location!, checks);
     expect(tokens.claims()?.openid).toBe(user.openid);
   });
 
@@ -56,23 +42,23 @@ describe('consent', () => {
     const user = newWeChatUser();
     wechatNewUser('consent-deny', user);
     const browser = new Browser();
-    const { url } = await rp.start();
-    const { uid } = await openLoginPage(browser, op.issuer, url);
-    const consent = await returnFromWeChat(browser, op.issuer, await startWeChat(browser, op.issuer, uid), 'consent-deny');
+    const { url } = await t.rp.start();
+    const { uid } = await openLoginPage(browser, t.op.issuer, url);
+    const consent = await returnFromWeChat(browser, t.op.issuer, await startWeChat(browser, t.op.issuer, uid), 'consent-deny');
     const consentUid = new URL(consent.url).pathname.split('/')[2]!;
-    const denied = await browser.post(`${op.issuer}/interaction/${consentUid}/abort`);
-    const back = await browser.follow(denied.location!, op.issuer);
+    const denied = await browser.post(`${t.op.issuer}/interaction/${consentUid}/abort`);
+    const back = await browser.follow(denied.location!, t.op.issuer);
     expect(new URL(back.location!).searchParams.get('error')).toBe('access_denied');
   });
 
   it('grants a skip_consent app silently, with only the scopes it asked for', async () => {
-    const firstParty = await relyingParty(op.issuer, 'first-party');
+    const firstParty = await relyingParty(t.op.issuer, 'first-party');
     const user = newWeChatUser();
     wechatNewUser('fp-1', user);
     const browser = new Browser();
     const { url, checks } = await firstParty.start('openid');
-    const { uid } = await openLoginPage(browser, op.issuer, url);
-    const back = await returnFromWeChat(browser, op.issuer, await startWeChat(browser, op.issuer, uid), 'fp-1');
+    const { uid } = await openLoginPage(browser, t.op.issuer, url);
+    const back = await returnFromWeChat(browser, t.op.issuer, await startWeChat(browser, t.op.issuer, uid), 'fp-1');
 
     expect(back.location?.startsWith(firstParty.redirectUri)).toBe(true); // no consent page
     const tokens = await firstParty.finish(back.location!, checks);
@@ -83,10 +69,10 @@ describe('consent', () => {
 
   it('does not ask again when the person signs in to the same app in the same browser', async () => {
     const { browser, user, claims } = await freshSignIn();
-    const { url, checks } = await rp.start();
-    const page = await browser.follow(url, op.issuer); // the session is still there: straight back
-    expect(page.location?.startsWith(rp.redirectUri)).toBe(true);
-    const tokens = await rp.finish(page.location!, checks);
+    const { url, checks } = await t.rp.start();
+    const page = await browser.follow(url, t.op.issuer); // the session is still there: straight back
+    expect(page.location?.startsWith(t.rp.redirectUri)).toBe(true);
+    const tokens = await t.rp.finish(page.location!, checks);
     expect(tokens.claims()?.sub).toBe(claims.sub);
     expect(tokens.claims()?.openid).toBe(user.openid);
   });
@@ -95,7 +81,7 @@ describe('consent', () => {
 describe('tokens', () => {
   it('answers userinfo with the same claims as the ID token', async () => {
     const { tokens, claims, user } = await freshSignIn();
-    const info = await oidc.fetchUserInfo(rp.config, tokens.access_token, claims.sub);
+    const info = await oidc.fetchUserInfo(t.rp.config, tokens.access_token, claims.sub);
     expect(info).toMatchObject({
       sub: claims.sub, openid: user.openid, unionid: user.unionid, nickname: user.nickname,
       name: user.nickname, headimgurl: user.headimgurl,
@@ -105,31 +91,31 @@ describe('tokens', () => {
   it('rotates refresh tokens: the new one works, the used one is refused', async () => {
     const { tokens, claims } = await freshSignIn();
     expect(tokens.refresh_token).toBeDefined();
-    const refreshed = await oidc.refreshTokenGrant(rp.config, tokens.refresh_token!);
+    const refreshed = await oidc.refreshTokenGrant(t.rp.config, tokens.refresh_token!);
     expect(refreshed.refresh_token).toBeDefined();
     expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
     expect(refreshed.claims()?.sub).toBe(claims.sub);
     expect(refreshed.claims()?.nickname).toBe(claims.nickname);
 
-    await expect(oidc.refreshTokenGrant(rp.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(t.rp.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     // Reusing a rotated token is a sign of theft: the whole grant is revoked.
-    await expect(oidc.refreshTokenGrant(rp.config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+    await expect(oidc.refreshTokenGrant(t.rp.config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 
   it('introspects and revokes access tokens', async () => {
     const { tokens } = await freshSignIn();
-    const active = await oidc.tokenIntrospection(rp.config, tokens.access_token);
+    const active = await oidc.tokenIntrospection(t.rp.config, tokens.access_token);
     expect(active.active).toBe(true);
-    await oidc.tokenRevocation(rp.config, tokens.access_token);
-    const revoked = await oidc.tokenIntrospection(rp.config, tokens.access_token);
+    await oidc.tokenRevocation(t.rp.config, tokens.access_token);
+    const revoked = await oidc.tokenIntrospection(t.rp.config, tokens.access_token);
     expect(revoked.active).toBe(false);
-    await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, oidc.skipSubjectCheck)).rejects.toBeDefined();
+    await expect(oidc.fetchUserInfo(t.rp.config, tokens.access_token, oidc.skipSubjectCheck)).rejects.toBeDefined();
   });
 
   it('requires PKCE from every client', async () => {
-    const url = new URL(`${op.issuer}/auth`);
+    const url = new URL(`${t.op.issuer}/auth`);
     url.search = new URLSearchParams({
-      client_id: 'web-app', response_type: 'code', scope: 'openid', redirect_uri: rp.redirectUri, state: 'abc',
+      client_id: 'web-app', response_type: 'code', scope: 'openid', redirect_uri: t.rp.redirectUri, state: 'abc',
     }).toString();
     const page = await new Browser().get(url.href);
     const back = new URL(page.location!);
@@ -141,7 +127,7 @@ describe('tokens', () => {
 describe('logout', () => {
   it('shows our sign-out page, ends the session and returns to the app', async () => {
     const { tokens, browser } = await freshSignIn();
-    const endSession = oidc.buildEndSessionUrl(rp.config, {
+    const endSession = oidc.buildEndSessionUrl(t.rp.config, {
       id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/signed-out', state: 'bye',
     });
     const page = await browser.get(endSession.href);
@@ -149,32 +135,32 @@ describe('logout', () => {
     expect(page.body).toContain('退出登录');
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(page.body)?.[1];
     expect(xsrf).toBeDefined();
-    const done = await browser.post(`${op.issuer}/session/end/confirm`, { xsrf: xsrf!, logout: 'yes' });
+    const done = await browser.post(`${t.op.issuer}/session/end/confirm`, { xsrf: xsrf!, logout: 'yes' });
     expect(done.location).toBe('http://127.0.0.1:9/signed-out?state=bye');
 
     // Signed out: the next authorization asks the person to sign in again.
-    const { url } = await rp.start();
-    const again = await browser.follow(url, op.issuer);
+    const { url } = await t.rp.start();
+    const again = await browser.follow(url, t.op.issuer);
     expect(again.body).toContain('微信登录');
   });
 });
 
 describe('pages for broken or stale requests', () => {
   it('shows an "expired" page, not a stack, for an unknown interaction', async () => {
-    const page = await new Browser().get(`${op.issuer}/interaction/does-not-exist`);
+    const page = await new Browser().get(`${t.op.issuer}/interaction/does-not-exist`);
     expect(page.status).toBe(400);
     expect(page.body).toContain('登录已失效');
   });
 
   it('shows a readable page naming the OAuth error for an unknown client', async () => {
-    const page = await new Browser().get(`${op.issuer}/auth?client_id=nope&response_type=code&scope=openid`);
+    const page = await new Browser().get(`${t.op.issuer}/auth?client_id=nope&response_type=code&scope=openid`);
     expect(page.status).toBe(400);
     expect(page.body).toContain('invalid_client');
     expect(page.body).toContain('请求无效');
   });
 
   it('shows our 404 page for an unknown path', async () => {
-    const page = await new Browser().get(`${op.issuer}/no/such/page`);
+    const page = await new Browser().get(`${t.op.issuer}/no/such/page`);
     expect(page.status).toBe(404);
     expect(page.body).toContain('页面不存在');
   });
@@ -185,18 +171,18 @@ describe('returning people', () => {
     const user = newWeChatUser();
     const browsers = [new Browser(), new Browser()];
     const starts = await Promise.all(browsers.map(async (browser) => {
-      const { url } = await rp.start();
-      const { uid } = await openLoginPage(browser, op.issuer, url);
-      return startWeChat(browser, op.issuer, uid);
+      const { url } = await t.rp.start();
+      const { uid } = await openLoginPage(browser, t.op.issuer, url);
+      return startWeChat(browser, t.op.issuer, uid);
     }));
     wechatNewUser('race-1', user);
     wechatNewUser('race-2', user);
-    const before = await op.idp.accounts.count();
+    const before = await t.op.idp.accounts.count();
     const pages = await Promise.all([
-      returnFromWeChat(browsers[0]!, op.issuer, starts[0]!, 'race-1'),
-      returnFromWeChat(browsers[1]!, op.issuer, starts[1]!, 'race-2'),
+      returnFromWeChat(browsers[0]!, t.op.issuer, starts[0]!, 'race-1'),
+      returnFromWeChat(browsers[1]!, t.op.issuer, starts[1]!, 'race-2'),
     ]);
     pages.forEach((page) => expect(page.status).toBe(200)); // both reach consent
-    expect(await op.idp.accounts.count()).toBe(before + 1);
+    expect(await t.op.idp.accounts.count()).toBe(before + 1);
   });
 });

@@ -12,6 +12,7 @@ import { openidFor } from '../src/sandbox/users.js';
 import { officialAccountAuthorizeUrl, type WeChatScope } from '../src/wechat/authorize-url.js';
 import { WeChatClient } from '../src/wechat/client.js';
 import { WeChatError } from '../src/wechat/errors.js';
+import { wechatFailure } from './helpers/wechat-failure.js';
 
 let db: Knex;
 let server: Server;
@@ -70,15 +71,6 @@ async function userIdNamed(nickname: string): Promise<string> {
   return row.id as string;
 }
 
-async function failure(promise: Promise<unknown>): Promise<WeChatError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WeChatError);
-    return error as WeChatError;
-  }
-  throw new Error('expected a WeChatError');
-}
 
 describe('sandbox authorize page', () => {
   it('opens for the exact link our server builds', async () => {
@@ -163,15 +155,15 @@ describe('sandbox sign-in through our WeChat client', () => {
   it('spends a code on first use: a second exchange is 40163; unknown 40029; expired 42003', async () => {
     const code = codeOf(await allow({ action: 'create', nickname: '阿花🌸' }));
     await client.exchangeCode(app, code);
-    const reused = await failure(client.exchangeCode(app, code));
+    const reused = await wechatFailure(client.exchangeCode(app, code));
     expect([reused.kind, reused.errcode]).toEqual(['code_invalid', 40163]);
 
-    expect((await failure(client.exchangeCode(app, 'nope'))).errcode).toBe(40029);
+    expect((await wechatFailure(client.exchangeCode(app, 'nope'))).errcode).toBe(40029);
 
     const late = codeOf(await allow({ action: 'create', nickname: '大熊' }));
     grants.expireCode(late);
-    expect((await failure(client.exchangeCode(app, late))).errcode).toBe(42003);
-    expect((await failure(client.exchangeCode(app, late))).errcode).toBe(40163);
+    expect((await wechatFailure(client.exchangeCode(app, late))).errcode).toBe(42003);
+    expect((await wechatFailure(client.exchangeCode(app, late))).errcode).toBe(40163);
   });
 
   it('refuse → back to redirect_uri with the state only', async () => {
@@ -198,15 +190,15 @@ describe('sandbox sign-in through our WeChat client', () => {
     const token = await client.exchangeCode(app, codeOf(await allow({ action: 'create', nickname: '静香' }, 'snsapi_base')));
     expect(token.scope).toBe('snsapi_base');
     expect(token.unionid).toBeUndefined();
-    const denied = await failure(client.userInfo(token.accessToken, token.openid));
+    const denied = await wechatFailure(client.userInfo(token.accessToken, token.openid));
     expect([denied.kind, denied.errcode]).toEqual(['scope', 48001]);
   });
 
   it('checks the app credentials: wrong secret 40125, wrong appid 40013', async () => {
     const code = codeOf(await allow({ action: 'create', nickname: '老王' }));
-    const secret = await failure(client.exchangeCode({ ...app, appSecret: 'f'.repeat(32) }, code));
+    const secret = await wechatFailure(client.exchangeCode({ ...app, appSecret: 'f'.repeat(32) }, code));
     expect([secret.kind, secret.errcode]).toEqual(['config', 40125]);
-    const appid = await failure(client.exchangeCode({ ...app, appId: 'wx1234567890abcdef' }, code));
+    const appid = await wechatFailure(client.exchangeCode({ ...app, appId: 'wx1234567890abcdef' }, code));
     expect([appid.kind, appid.errcode]).toEqual(['config', 40013]);
   });
 
@@ -223,9 +215,9 @@ describe('sandbox sign-in through our WeChat client', () => {
     expect(refreshed.accessToken).not.toBe(token.accessToken);
     expect(refreshed.openid).toBe(token.openid);
     expect((await client.userInfo(refreshed.accessToken, refreshed.openid)).nickname).toBe('豆豆🍜');
-    const invalid = await failure(client.refreshToken(app, 'nope'));
+    const invalid = await wechatFailure(client.refreshToken(app, 'nope'));
     expect([invalid.kind, invalid.errcode]).toEqual(['refresh_invalid', 40030]);
-    const invalidToken = await failure(client.userInfo('nope', token.openid));
+    const invalidToken = await wechatFailure(client.userInfo('nope', token.openid));
     expect(invalidToken.errcode).toBe(40001);
   });
 });

@@ -1,31 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import nock from 'nock';
+import { describe, expect, it } from '@jest/globals';
 import { Browser } from './helpers/browser.js';
-import { startProvider, TEST_APP, type RunningProvider } from './helpers/provider.js';
-import { relyingParty, type RelyingParty } from './helpers/relying-party.js';
+import { TEST_APP } from './helpers/provider.js';
 import { newWeChatUser, wechatNewUser, wechatReturningUser } from './helpers/wechat.js';
+import { useProvider } from './helpers/setup.js';
 import { signIn } from './helpers/sign-in.js';
 
-let op: RunningProvider;
-let rp: RelyingParty;
-
-beforeAll(async () => {
-  nock.disableNetConnect();
-  nock.enableNetConnect(/127\.0\.0\.1/);
-  op = await startProvider();
-  rp = await relyingParty(op.issuer);
-});
-afterEach(() => nock.cleanAll());
-afterAll(async () => {
-  await op.close();
-  nock.enableNetConnect();
-});
+const t = useProvider();
 
 describe('signing in with WeChat', () => {
   it('registers a new person and hands the app an ID token with the WeChat claims', async () => {
     const user = newWeChatUser();
     const calls = wechatNewUser('code-new-1', user);
-    const { claims } = await signIn(new Browser(), op.issuer, rp, 'code-new-1');
+    const { claims } = await signIn(new Browser(), t.op.issuer, t.rp, 'code-new-1');
 
     calls.forEach((scope) => expect(scope.isDone()).toBe(true));
     expect(claims.openid).toBe(user.openid);
@@ -36,30 +22,30 @@ describe('signing in with WeChat', () => {
     expect(claims.picture).toBe(user.headimgurl.replace('http://', 'https://'));
     expect(claims.sub).not.toBe(user.openid);
     expect(claims.sub).not.toBe(user.unionid);
-    expect(await op.idp.accounts.findByIdentity(TEST_APP.appId, user.openid)).toMatchObject({ id: claims.sub });
+    expect(await t.op.idp.accounts.findByIdentity(TEST_APP.appId, user.openid)).toMatchObject({ id: claims.sub });
   });
 
   it('gives a returning person the same sub and no new account', async () => {
     const user = newWeChatUser();
     wechatNewUser('code-ret-1', user);
-    const first = await signIn(new Browser(), op.issuer, rp, 'code-ret-1');
-    const accountsBefore = await op.idp.accounts.count();
+    const first = await signIn(new Browser(), t.op.issuer, t.rp, 'code-ret-1');
+    const accountsBefore = await t.op.idp.accounts.count();
 
     wechatReturningUser('code-ret-2', user);
-    const second = await signIn(new Browser(), op.issuer, rp, 'code-ret-2');
+    const second = await signIn(new Browser(), t.op.issuer, t.rp, 'code-ret-2');
 
     expect(second.claims.sub).toBe(first.claims.sub);
-    expect(await op.idp.accounts.count()).toBe(accountsBefore);
+    expect(await t.op.idp.accounts.count()).toBe(accountsBefore);
   });
 
   it('shows a nickname or avatar changed at WeChat in the next ID token', async () => {
     const user = newWeChatUser();
     wechatNewUser('code-chg-1', user);
-    const first = await signIn(new Browser(), op.issuer, rp, 'code-chg-1');
+    const first = await signIn(new Browser(), t.op.issuer, t.rp, 'code-chg-1');
 
     const changed = { ...user, nickname: '新名字 ✨ مرحبا', headimgurl: 'https://thirdwx.qlogo.cn/mmopen/vi_32/changed/0' };
     wechatReturningUser('code-chg-2', changed);
-    const second = await signIn(new Browser(), op.issuer, rp, 'code-chg-2');
+    const second = await signIn(new Browser(), t.op.issuer, t.rp, 'code-chg-2');
 
     expect(second.claims.sub).toBe(first.claims.sub);
     expect(second.claims.nickname).toBe(changed.nickname);

@@ -2,6 +2,7 @@ import { describe, it, expect, afterEach, beforeAll, afterAll } from '@jest/glob
 import nock from 'nock';
 import { WeChatClient, type WeChatApp } from '../src/wechat/client.js';
 import { WeChatError, kindOfErrcode } from '../src/wechat/errors.js';
+import { wechatFailure } from './helpers/wechat-failure.js';
 
 const API = 'https://api.weixin.qq.com';
 const APP: WeChatApp = { appId: 'wx1234567890abcdef', appSecret: 'S3cretS3cretS3cretS3cretS3cret12' };
@@ -41,15 +42,6 @@ const err = (errcode: number, errmsg: string): Reply => [200, { errcode, errmsg 
 const client = (extra: Partial<ConstructorParameters<typeof WeChatClient>[0]> = {}): WeChatClient =>
   new WeChatClient({ apiOrigin: API, retryDelayMs: 1, ...extra });
 
-async function failure(promise: Promise<unknown>): Promise<WeChatError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(WeChatError);
-    return error as WeChatError;
-  }
-  throw new Error('expected a WeChatError');
-}
 
 function expectNoCredentials(error: WeChatError): void {
   for (const text of [error.message, String(error), error.stack ?? '', JSON.stringify(error)]) {
@@ -117,7 +109,7 @@ describe('exchangeCode', () => {
 
   it.each([40029, 40163, 42003])('errcode %i is code_invalid and is never retried', async (errcode) => {
     const { urls } = wechat('/sns/oauth2/access_token', err(errcode, 'invalid code, rid: 6512a1b2-0c3d'));
-    const error = await failure(client().exchangeCode(APP, CODE));
+    const error = await wechatFailure(client().exchangeCode(APP, CODE));
     expect(error).toMatchObject({ kind: 'code_invalid', errcode, endpoint: '/sns/oauth2/access_token', retryable: false });
     expect(error.message).toBe(`WeChat /sns/oauth2/access_token failed: errcode ${errcode} (invalid code, rid: 6512a1b2-0c3d)`);
     expect(urls).toHaveLength(1);
@@ -126,7 +118,7 @@ describe('exchangeCode', () => {
 
   it.each([40001, 40125, 40013])('errcode %i is a configuration error', async (errcode) => {
     const { urls } = wechat('/sns/oauth2/access_token', err(errcode, 'invalid appsecret'));
-    const error = await failure(client().exchangeCode(APP, CODE));
+    const error = await wechatFailure(client().exchangeCode(APP, CODE));
     expect(error).toMatchObject({ kind: 'config', errcode, retryable: false });
     expect(urls).toHaveLength(1);
     expectNoCredentials(error);
@@ -146,14 +138,14 @@ describe('exchangeCode', () => {
 
   it('gives up after maxRetries + 1 calls when WeChat stays busy', async () => {
     const { urls } = wechat('/sns/oauth2/access_token', err(-1, 'system error'));
-    const error = await failure(client({ maxRetries: 3 }).exchangeCode(APP, CODE));
+    const error = await wechatFailure(client({ maxRetries: 3 }).exchangeCode(APP, CODE));
     expect(error).toMatchObject({ kind: 'busy', errcode: -1, retryable: true });
     expect(urls).toHaveLength(4);
   });
 
   it('reports a persistent 5xx as unavailable', async () => {
     const { urls } = wechat('/sns/oauth2/access_token', [503, 'Service Unavailable']);
-    const error = await failure(client().exchangeCode(APP, CODE));
+    const error = await wechatFailure(client().exchangeCode(APP, CODE));
     expect(error).toMatchObject({ kind: 'unavailable', errcode: undefined });
     expect(error.message).toBe('WeChat /sns/oauth2/access_token unavailable: HTTP 503');
     expect(urls).toHaveLength(3);
@@ -164,7 +156,7 @@ describe('exchangeCode', () => {
     // whole URL, secret included; ours must not.
     nock.enableNetConnect('127.0.0.1:1');
     const refused = new WeChatClient({ apiOrigin: 'http://127.0.0.1:1', retryDelayMs: 1 });
-    const error = await failure(refused.exchangeCode(APP, CODE));
+    const error = await wechatFailure(refused.exchangeCode(APP, CODE));
     expect(error).toMatchObject({ kind: 'unavailable', errcode: undefined, retryable: true });
     expect(error.message).toBe('WeChat /sns/oauth2/access_token unavailable: ECONNREFUSED');
     expect(error.cause).toBeUndefined();
@@ -176,7 +168,7 @@ describe('exchangeCode', () => {
 
   it('turns a timeout into unavailable', async () => {
     nock(API).get('/sns/oauth2/access_token').query(true).delay(500).reply(200, JSON.stringify(tokenAnswer), TEXT_PLAIN);
-    const error = await failure(client({ timeoutMs: 50, maxRetries: 0 }).exchangeCode(APP, CODE));
+    const error = await wechatFailure(client({ timeoutMs: 50, maxRetries: 0 }).exchangeCode(APP, CODE));
     expect(error).toMatchObject({ kind: 'unavailable', retryable: true });
     expect(error.message).toBe('WeChat /sns/oauth2/access_token unavailable: ETIMEDOUT');
     expectNoCredentials(error);
@@ -184,21 +176,21 @@ describe('exchangeCode', () => {
 
   it('treats an unparseable body as unavailable', async () => {
     wechat('/sns/oauth2/access_token', [200, '<html>maintenance</html>']);
-    const error = await failure(client({ maxRetries: 0 }).exchangeCode(APP, CODE));
+    const error = await wechatFailure(client({ maxRetries: 0 }).exchangeCode(APP, CODE));
     expect(error).toMatchObject({ kind: 'unavailable', errcode: undefined });
   });
 
   it('treats a success answer without openid as unknown', async () => {
     const { openid: _o, ...rest } = tokenAnswer;
     const { urls } = wechat('/sns/oauth2/access_token', [200, rest]);
-    const error = await failure(client().exchangeCode(APP, CODE));
+    const error = await wechatFailure(client().exchangeCode(APP, CODE));
     expect(error).toMatchObject({ kind: 'unknown', errcode: undefined, retryable: false });
     expect(urls).toHaveLength(1);
   });
 
   it('redacts credentials that WeChat echoes in errmsg', async () => {
     wechat('/sns/oauth2/access_token', err(40125, `invalid appsecret ${APP.appSecret} for code ${CODE}`));
-    const error = await failure(client().exchangeCode(APP, CODE));
+    const error = await wechatFailure(client().exchangeCode(APP, CODE));
     expect(error.kind).toBe('config');
     expectNoCredentials(error);
   });
@@ -216,7 +208,7 @@ describe('refreshToken', () => {
 
   it.each([42002, 40030])('errcode %i is refresh_invalid', async (errcode) => {
     wechat('/sns/oauth2/refresh_token', err(errcode, 'invalid refresh_token'));
-    const error = await failure(client().refreshToken(APP, REFRESH_TOKEN));
+    const error = await wechatFailure(client().refreshToken(APP, REFRESH_TOKEN));
     expect(error.kind).toBe('refresh_invalid');
     expectNoCredentials(error);
   });
@@ -236,7 +228,7 @@ describe('checkToken', () => {
 
   it('throws for other errors', async () => {
     wechat('/sns/auth', err(48001, 'api unauthorized'));
-    const error = await failure(client().checkToken(ACCESS_TOKEN, OPENID));
+    const error = await wechatFailure(client().checkToken(ACCESS_TOKEN, OPENID));
     expect(error).toMatchObject({ kind: 'scope', endpoint: '/sns/auth' });
   });
 });
@@ -268,7 +260,7 @@ describe('userInfo', () => {
 
   it('reports 48001 as scope, not retried, without the access token', async () => {
     const { urls } = wechat('/sns/userinfo', err(48001, 'api unauthorized, rid: 64f0c2a1-1b2c'));
-    const error = await failure(client().userInfo(ACCESS_TOKEN, OPENID));
+    const error = await wechatFailure(client().userInfo(ACCESS_TOKEN, OPENID));
     expect(error).toMatchObject({ kind: 'scope', errcode: 48001, endpoint: '/sns/userinfo', retryable: false });
     expect(urls).toHaveLength(1);
     expectNoCredentials(error);
