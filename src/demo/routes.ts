@@ -1,14 +1,20 @@
 import Router from '@koa/router';
 import * as oidc from 'openid-client';
+import type { Context } from 'koa';
 import type { Logger } from '../log.js';
 
 export const DEMO_CLIENT_ID = 'demo';
 
+interface DemoSession {
+  claims: Record<string, unknown>;
+  idToken: string;
+}
+
 /**
  * A tiny relying party living on the same server, so a newcomer can watch a whole sign-in:
  * it talks to the provider only through standard OpenID Connect (openid-client), exactly as
- * a separate app would. Its per-login secrets (PKCE verifier, state, nonce) sit in a signed,
- * short-lived cookie.
+ * a separate app would. Its per-login secrets (PKCE verifier, state, nonce) and then its
+ * session (the claims and ID token) sit in signed, short-lived cookies.
  */
 export function demoRouter(options: { issuer: string; logger: Logger }): Router {
   const router = new Router();
@@ -25,8 +31,35 @@ export function demoRouter(options: { issuer: string; logger: Logger }): Router 
     return discovered;
   }
 
+  // What the demo remembers of a finished sign-in, as a real app keeps its own session: the
+  // claims to show and the ID token to hint the logout with. Signed, so it cannot be forged.
+  const SESSION = 'demo_session';
+  const sessionCookie = { signed: true, httpOnly: true, sameSite: 'lax', path: '/demo', maxAge: 60 * 60 * 1000 } as const;
+  function session(ctx: Context): DemoSession | undefined {
+    const raw = ctx.cookies.get(SESSION, { signed: true });
+    if (!raw) return undefined;
+    try {
+      return JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as DemoSession;
+    } catch {
+      return undefined;
+    }
+  }
+
   router.get('/demo', async (ctx) => {
-    await ctx.render('demo', { claims: undefined, error: ctx.query.error, errorDescription: ctx.query.error_description });
+    const error = typeof ctx.query.error === 'string' ? ctx.query.error : undefined;
+    ctx.set('Cache-Control', 'no-store');
+    await ctx.render('demo', { claims: error ? undefined : session(ctx)?.claims, error, logoutHref: '/demo/logout' });
+  });
+
+  router.get('/demo/logout', async (ctx) => {
+    const saved = session(ctx);
+    ctx.cookies.set(SESSION, null, { path: '/demo' });
+    if (!saved) return ctx.redirect('/demo');
+    const config = await configuration();
+    ctx.redirect(oidc.buildEndSessionUrl(config, {
+      id_token_hint: saved.idToken,
+      post_logout_redirect_uri: `${options.issuer}/demo`,
+    }).href);
   });
 
   router.get('/demo/login', async (ctx) => {
@@ -51,11 +84,8 @@ export function demoRouter(options: { issuer: string; logger: Logger }): Router 
   router.get('/demo/callback', async (ctx) => {
     const saved = ctx.cookies.get('demo_rp', { signed: true });
     if (typeof ctx.query.error === 'string' || !saved) {
-      return ctx.render('demo', {
-        claims: undefined,
-        error: ctx.query.error ?? 'login_expired',
-        errorDescription: ctx.query.error_description ?? 'Start the demo sign-in again.',
-      });
+      const error = typeof ctx.query.error === 'string' ? ctx.query.error : 'login_expired';
+      return ctx.redirect(`/demo?error=${encodeURIComponent(error)}`);
     }
     const { verifier, state, nonce } = JSON.parse(saved) as { verifier: string; state: string; nonce: string };
     ctx.cookies.set('demo_rp', null, { path: '/demo' });
@@ -65,14 +95,14 @@ export function demoRouter(options: { issuer: string; logger: Logger }): Router 
         pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
       });
       const claims = tokens.claims() ?? {};
-      const endSession = oidc.buildEndSessionUrl(config, {
-        id_token_hint: tokens.id_token ?? '',
-        post_logout_redirect_uri: `${options.issuer}/demo`,
-      });
-      await ctx.render('demo', { claims, error: undefined, logoutHref: endSession.href });
+      const kept: DemoSession = { claims, idToken: tokens.id_token ?? '' };
+      // base64url: a cookie value may only hold ASCII, and nicknames are any Unicode.
+      ctx.cookies.set(SESSION, Buffer.from(JSON.stringify(kept)).toString('base64url'), sessionCookie);
+      // Post/redirect/get: the callback URL holds a spent code; /demo can be reloaded.
+      ctx.redirect('/demo');
     } catch (error) {
       options.logger.warn({ event: 'demo_callback_failed', name: (error as Error).name, message: (error as Error).message }, 'demo sign-in failed');
-      await ctx.render('demo', { claims: undefined, error: 'invalid_callback', errorDescription: 'Start the demo sign-in again.' });
+      ctx.redirect('/demo?error=invalid_callback');
     }
   });
 

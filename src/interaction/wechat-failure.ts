@@ -24,7 +24,7 @@ const PAGE_BY_KIND: Record<WeChatErrorKind, MessageKey> = {
 export async function handleWeChatFailure(
   ctx: Context,
   error: unknown,
-  where: { uid: string; retry: string; logger: Logger },
+  where: { uid: string; retry: string; logger: Logger; onSignin?: (outcome: 'wechat_error') => void },
 ): Promise<void> {
   if (!(error instanceof WeChatError)) throw error;
   const level = error.kind === 'config' ? 'error' : 'warn';
@@ -32,6 +32,7 @@ export async function handleWeChatFailure(
     { event: 'signin', outcome: 'wechat_error', uid: where.uid, errcode: error.errcode, kind: error.kind, endpoint: error.endpoint },
     error.message,
   );
+  where.onSignin?.('wechat_error');
   const page = PAGE_BY_KIND[error.kind];
   await renderMessage(ctx, page, {
     action: page === 'wechat_config' ? undefined : { href: where.retry, zh: '重新登录', en: 'Try again', wechat: true },

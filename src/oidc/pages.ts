@@ -1,5 +1,7 @@
 import type { KoaContextWithOIDC, ErrorOut } from 'oidc-provider';
 import { renderMessage } from '../pages/message-page.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { renderExpired } from './expired-page.js';
 
 /**
  * oidc-provider's own pages, in our layout. An error the relying party caused (bad client,
@@ -8,7 +10,16 @@ import { renderMessage } from '../pages/message-page.js';
  */
 export async function renderError(ctx: KoaContextWithOIDC, out: ErrorOut, error: Error): Promise<void> {
   if (error.name === 'SessionNotFound') {
-    await renderMessage(ctx, 'interaction_expired');
+    // Resuming a sign-in whose cookie or interaction is gone (`/auth/:uid`): the same page as
+    // our own routes show, leading back to the app.
+    const uid = /^\/auth\/([\w-]+)$/.exec(ctx.path)?.[1];
+    const provider = (ctx.oidc as KoaContextWithOIDC['oidc'] | undefined)?.provider;
+    if (provider) await renderExpired(ctx, provider, { uid, clientId: ctx.oidc.client?.clientId });
+    else await renderMessage(ctx, 'interaction_expired');
+    return;
+  }
+  if (isDatabaseUnavailable(error)) {
+    await renderMessage(ctx, 'service_unavailable');
     return;
   }
   if (out.error === 'server_error') {

@@ -1,6 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Logger } from '../log.js';
-import { renderMessage } from './message-page.js';
+import { renderMessage, retryActionFor } from './message-page.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
 
 /**
  * The last line of defence: anything thrown by our routes becomes a plain "something went
@@ -17,6 +18,11 @@ export function errorPages(logger: Logger): Middleware {
         ctx.status = err.status;
         await renderMessage(ctx, 'request_invalid', { detail: err.message });
         ctx.status = err.status;
+        return;
+      }
+      if (isDatabaseUnavailable(error)) {
+        logger.error({ event: 'database_unavailable', name: err.name, code: err.code, path: ctx.path }, 'database unreachable');
+        await renderMessage(ctx, 'service_unavailable', { action: retryActionFor(ctx.path) });
         return;
       }
       logger.error({ event: 'unhandled', name: err.name, code: err.code, path: ctx.path, message: err.message }, 'request failed');

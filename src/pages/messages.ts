@@ -1,6 +1,8 @@
 /**
- * What a person reads when something stops their sign-in: short, human, in Chinese with
- * English beside it. The operator gets the technical detail in the log instead.
+ * What a person reads when something stops their sign-in: short and human. Each message is
+ * written twice, `zh` (Simplified Chinese, the default) and `en`, as complete translations:
+ * a page shows exactly one of them, in the person's language (see language.ts), never both.
+ * The operator gets the technical detail in the log instead.
  */
 export interface PageMessage {
   status: number;
@@ -47,12 +49,17 @@ export const messages = {
   snapshot_user: {
     status: 200,
     zh: { title: '请使用完整服务', text: '你正在浏览页面快照，无法登录。请点击屏幕下方的“使用完整服务”，然后重新登录。' },
-    en: { title: 'Open the full service', text: 'You are viewing a snapshot of this page and cannot sign in from it. Tap “使用完整服务” (use full service) at the bottom of the screen, then sign in again.' },
+    en: { title: 'Open the full service', text: 'You are viewing a snapshot of this page and cannot sign in from it. Tap “Use full service” at the bottom of the screen, then sign in again.' },
   },
   request_invalid: {
     status: 400,
     zh: { title: '请求无效', text: '应用发来的登录请求有误，无法继续。请回到应用重试；如果问题持续，请联系应用的开发者。' },
     en: { title: 'Invalid request', text: 'The app sent a sign-in request that cannot be processed. Go back to the app and try again; if it keeps happening, contact the app’s developer.' },
+  },
+  service_unavailable: {
+    status: 503,
+    zh: { title: '服务暂时不可用', text: '登录服务暂时无法访问数据，你的登录没有完成，也没有留下任何半成品。请稍后重试。' },
+    en: { title: 'Temporarily unavailable', text: 'The sign-in service cannot reach its data right now. Nothing was half-done; please try again in a moment.' },
   },
   server_error: {
     status: 500,

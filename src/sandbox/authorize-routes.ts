@@ -7,7 +7,14 @@ import {
   SNAPSHOT_AVATAR_ID, avatarUrlFor, openidFor, randomNickname, randomWeChatId, type SandboxUser, type SandboxUsers,
 } from './users.js';
 
-export interface AuthorizeDeps { users: SandboxUsers; grants: SandboxGrants; issuer: string; appId: string }
+export interface AuthorizeDeps {
+  users: SandboxUsers;
+  grants: SandboxGrants;
+  issuer: string;
+  appId: string;
+  /** The site allowed in redirect_uri (the app's 网页授权域名); the issuer's own by default. */
+  callbackOrigin?: string;
+}
 
 interface AuthorizeParams { appid: string; redirect_uri: string; response_type: 'code'; scope: SandboxScope; state: string }
 /** What WeChat's own error page says; `code` is WeChat's number for it where it has one. */
@@ -38,8 +45,9 @@ function checkParams(values: Record<string, unknown>, deps: AuthorizeDeps): Chec
   if (!appid) return refuse({ code: 10012, zh: 'appid 不能为空', en: 'appid is missing.' });
   if (appid !== deps.appId) return refuse({ zh: 'appid 无效', en: `Invalid appid: the sandbox only knows ${deps.appId}.` });
   if (!redirectUri) return refuse({ code: 10011, zh: 'redirect_uri 不能为空', en: 'redirect_uri is missing.' });
-  if (!sameHost(redirectUri, deps.issuer)) {
-    return refuse({ code: 10003, zh: 'redirect_uri 域名与后台配置不一致', en: `redirect_uri must be an absolute URL on ${new URL(deps.issuer).host}.` });
+  const allowed = deps.callbackOrigin ?? deps.issuer;
+  if (!sameHost(redirectUri, allowed)) {
+    return refuse({ code: 10003, zh: 'redirect_uri 域名与后台配置不一致', en: `redirect_uri must be an absolute URL on ${new URL(allowed).host}.` });
   }
   if (responseType !== 'code') return refuse({ zh: '参数错误', en: 'response_type must be code.' });
   if (!scope) return refuse({ code: 10010, zh: 'scope 不能为空', en: 'scope is missing.' });

@@ -11,6 +11,9 @@ export interface SandboxDeps {
   issuer: string;
   appId: string;
   appSecret: string;
+  /** The site WeChat may send people back to (the 网页授权域名): `issuer`'s unless the sandbox
+   * stands alone for another server, as in the benchmark. */
+  callbackOrigin?: string;
   /** Tests pass their own to age codes; otherwise one per router. */
   grants?: SandboxGrants;
 }
@@ -27,6 +30,7 @@ export function sandboxRouter(deps: SandboxDeps): Router {
     grants: deps.grants ?? new SandboxGrants(),
     issuer: deps.issuer.replace(/\/+$/, ''),
     appId: deps.appId,
+    callbackOrigin: deps.callbackOrigin,
   };
   addAuthorizeRoutes(router, shared);
   addApiRoutes(router, { ...shared, appSecret: deps.appSecret });
