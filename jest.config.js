@@ -13,4 +13,6 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   testTimeout: 30000,
+  // `dist/` is built once for the tests that run the compiled commands.
+  globalSetup: '<rootDir>/test/global-setup.js',
 };

@@ -1,11 +1,14 @@
 import Koa from 'koa';
 import Provider from 'oidc-provider';
 import type { Knex } from 'knex';
+import type { JWK } from 'oidc-provider';
 import type { Config } from './config/index.js';
 import { createKnex, migrateLatest } from './db/knex.js';
 import { createLogger, type Logger } from './log.js';
 import { AccountStore } from './accounts/store.js';
-import { loadSigningKeys } from './oidc/keys.js';
+import { currentKeySet } from './oidc/keys.js';
+import { LiveProvider } from './oidc/live-provider.js';
+import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
 import { providerConfiguration } from './oidc/configuration.js';
 import { WeChatClient, type WeChatApp } from './wechat/client.js';
 import { StateStore } from './interaction/states.js';
@@ -13,19 +16,28 @@ import { WeChatLogin } from './interaction/wechat-login.js';
 import { interactionRouter } from './interaction/routes.js';
 import { viewsMiddleware } from './pages/views.js';
 import { staticFiles } from './pages/static.js';
+import { securityHeaders } from './pages/security-headers.js';
+import { languageSwitchRouter } from './pages/language-switch.js';
 import { errorPages } from './pages/errors.js';
 import { homeRouter } from './pages/home.js';
-import { renderMessage } from './pages/message-page.js';
+import { messageRouter, renderMessage } from './pages/message-page.js';
 import { demoRouter } from './demo/routes.js';
 import { sandboxApp } from './sandbox/app.js';
 import { sandboxRouter } from './sandbox/routes.js';
+import { requestLog } from './observability/request-log.js';
+import { Metrics } from './observability/metrics.js';
+import { HEALTH_PATHS, healthRouter } from './observability/health.js';
 
 export interface IdentityProvider {
   koa: Koa;
-  provider: Provider;
+  /** The oidc-provider instance in use now; it is rebuilt when the signing keys change. */
+  readonly provider: Provider;
+  /** Re-reads the signing keys now (instead of at the next periodic reload); true if they changed. */
+  reloadKeys(now?: number): Promise<boolean>;
   db: Knex;
   logger: Logger;
   accounts: AccountStore;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -36,52 +48,71 @@ export interface IdentityProvider {
  */
 export async function createIdentityProvider(config: Config, logger = createLogger(config.settings.logLevel)): Promise<IdentityProvider> {
   const { settings, clients } = config;
-  const db = createKnex(settings.databaseUrl);
+  const db = createKnex(settings.databaseUrl, logger);
   try {
     await migrateLatest(db);
-    const signingKeys = await loadSigningKeys(db);
+    const keySet = await currentKeySet(db);
     const accounts = new AccountStore(db);
     // Without WeChat credentials (development only; the config refuses it in production)
     // the built-in sandbox plays WeChat.
     const wechatApp: WeChatApp = settings.wechat ?? sandboxApp();
-
-    const provider = new Provider(settings.issuer, providerConfiguration({
-      db,
-      accounts,
-      clients: clients as never,
-      signingKeys,
-      cookieKeys: settings.cookieKeys,
-      officialAppId: wechatApp.appId,
-    }));
-    provider.proxy = settings.trustProxy;
 
     const views = viewsMiddleware({ cache: settings.nodeEnv !== 'development' });
     const pageState: Koa.Middleware = async (ctx, next) => {
       ctx.state.sandbox = settings.sandbox;
       await next();
     };
-    provider.use(pageState);
-    provider.use(views);
-    provider.use(async (ctx, next) => {
-      await next();
-      if (ctx.status === 404 && !ctx.body) await renderMessage(ctx, 'not_found');
-    });
-    provider.on('server_error', (_ctx, error) => {
-      logger.error({ event: 'provider_error', name: error.name, message: error.message }, 'oidc-provider server error');
-    });
+    const buildProvider = (signingKeys: JWK[]): Provider => {
+      const provider = new Provider(settings.issuer, providerConfiguration({
+        db,
+        accounts,
+        clients: clients as never,
+        signingKeys,
+        cookieKeys: settings.cookieKeys,
+        officialAppId: wechatApp.appId,
+      }));
+      provider.proxy = settings.trustProxy;
+      provider.use(pageState);
+      provider.use(views);
+      provider.use(async (ctx, next) => {
+        await next();
+        if (ctx.status === 404 && !ctx.body) await renderMessage(ctx, 'not_found');
+      });
+      provider.use(databaseOutageAnswers);
+      provider.on('server_error', (ctx, error) => {
+        noteDatabaseOutage(ctx, error);
+        logger.error({ event: 'provider_error', name: error.name, message: error.message }, 'oidc-provider server error');
+      });
+      return provider;
+    };
+    const live = new LiveProvider(buildProvider, keySet);
+    const keyWatch = live.watch(db, logger);
 
+    // Operations first: every request is logged and timed, probes and scrapes answer before
+    // any page machinery runs (and are logged at debug only).
+    const metrics = new Metrics();
     const koa = new Koa();
     koa.keys = settings.cookieKeys;
     koa.proxy = settings.trustProxy;
+    // The proxy appends the address it saw to X-Forwarded-For: only that last entry is its
+    // word; anything before it came from the client and could be forged.
+    koa.maxIpsCount = 1;
+    koa.use(requestLog(logger, { quietPaths: [...HEALTH_PATHS, '/metrics'] }));
+    koa.use(metrics.http());
+    koa.use(securityHeaders({ https: settings.issuer.startsWith('https:') }));
     koa.use(errorPages(logger));
+    koa.use(healthRouter({ db }).routes());
+    koa.use(metrics.router().routes());
     koa.use(pageState);
     koa.use(views);
     koa.use(staticFiles(['style.css']));
     koa.use(homeRouter({ demo: !settings.production, issuer: settings.issuer }).routes());
+    koa.use(languageSwitchRouter().routes());
+    koa.use(messageRouter().routes());
 
-    const wechat = new WeChatClient({ apiOrigin: settings.wechatApiOrigin });
+    const wechat = new WeChatClient({ apiOrigin: settings.wechatApiOrigin, observer: metrics.wechatAttempt });
     koa.use(interactionRouter({
-      provider,
+      provider: () => live.current,
       states: new StateStore(db),
       login: new WeChatLogin(wechat, accounts, logger),
       accounts,
@@ -89,6 +120,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       openOrigin: settings.wechatOpenOrigin,
       issuer: settings.issuer,
       logger,
+      onSignin: metrics.signin,
     }).routes());
     if (settings.sandbox) {
       koa.use(sandboxRouter({ db, issuer: settings.issuer, appId: wechatApp.appId, appSecret: wechatApp.appSecret }).routes());
@@ -96,19 +128,23 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     if (!settings.production) koa.use(demoRouter({ issuer: settings.issuer, logger }).routes());
 
     // Everything else is oidc-provider's: discovery, /auth, /token, /me, /jwks, logout, ….
-    const providerCallback = provider.callback();
     koa.use(async (ctx) => {
       ctx.respond = false;
-      await providerCallback(ctx.req, ctx.res);
+      await live.handle(ctx.req, ctx.res);
     });
 
     return {
       koa,
-      provider,
+      get provider() {
+        return live.current;
+      },
+      reloadKeys: (now?: number) => live.reload(db, now),
       db,
       logger,
       accounts,
+      metrics,
       async close() {
+        keyWatch.stop();
         await db.destroy();
       },
     };

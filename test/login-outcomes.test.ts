@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import nock from 'nock';
-import { Browser } from './helpers/browser.js';
+import { Browser, DESKTOP_UA } from './helpers/browser.js';
 import { startProvider, TEST_APP } from './helpers/provider.js';
 import { relyingParty } from './helpers/relying-party.js';
 import { newWeChatUser, wechatAuth, wechatError, wechatExchange, wechatNewUser, wechatReturningUser, wechatUserinfo } from './helpers/wechat.js';
@@ -144,12 +144,12 @@ describe('WeChat errors, by errcode class', () => {
     expect(await t.op.idp.accounts.count()).toBe(before);
   });
 
-  it('a network failure towards WeChat → "WeChat is not responding", nothing registered', async () => {
+  it('a network failure towards WeChat → "WeChat is not responding" (in English when preferred), nothing registered', async () => {
     // A WeChat API origin where nothing listens: a real refused connection.
     const unreachable = await startProvider({ WECHAT_API_ORIGIN: 'http://127.0.0.1:1' });
     try {
       const party = await relyingParty(unreachable.issuer);
-      const browser = new Browser();
+      const browser = new Browser(DESKTOP_UA, 'en-US,en;q=0.9,zh-CN;q=0.5');
       const { url } = await party.start();
       const { uid } = await openLoginPage(browser, unreachable.issuer, url);
       const redirect = await startWeChat(browser, unreachable.issuer, uid);
@@ -157,6 +157,7 @@ describe('WeChat errors, by errcode class', () => {
       const page = await returnFromWeChat(browser, unreachable.issuer, redirect, 'code-net');
       expect(page.status).toBe(503);
       expect(page.body).toContain('WeChat is not responding');
+      expect(page.body).not.toContain('微信暂时无法响应');
       expect(page.body).toContain(`href="/interaction/${uid}"`);
       expect(await unreachable.idp.accounts.count()).toBe(0);
     } finally {

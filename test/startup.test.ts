@@ -1,30 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { request } from 'node:http';
 import { projectRoot } from '../src/paths.js';
+import { freePort } from '../bench/target.js';
 
 // The real entry point, as `npm start` runs it: compiled, in its own process, configured by
 // the environment only.
 const main = join(projectRoot, 'dist', 'src', 'main.js');
 let dir: string;
 
+// dist/ is compiled by the test run's global setup.
 beforeAll(() => {
-  execFileSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: projectRoot, stdio: 'pipe' });
   dir = mkdtempSync(join(tmpdir(), 'idp-start-'));
-}, 120_000);
+});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 interface Run { code: number | null; output: string }
 
@@ -53,6 +45,42 @@ describe('starting the service', () => {
     expect(result.output).toContain('"event":"stopping"');
     expect(result.code).toBe(0);
     expect(existsSync(join(dir, 'fresh', 'idp.sqlite3'))).toBe(true);
+  });
+
+  it('on SIGTERM finishes a request in flight before it stops', async () => {
+    const port = await freePort();
+    const child = spawn(process.execPath, [main], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: join(projectRoot, 'config', 'clients.json'), PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'inflight.sqlite3')}` },
+    });
+    let output = '';
+    const seen = (pattern: RegExp) => new Promise<void>((resolve) => {
+      const check = () => { if (pattern.test(output)) { child.stdout.off('data', check); resolve(); } };
+      child.stdout.on('data', check);
+      check();
+    });
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await seen(/"event":"started"/);
+
+    // A token request whose body is still on its way when the stop signal arrives.
+    const body = 'grant_type=authorization_code&code=not-a-code&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fdemo%2Fcallback';
+    const answered = new Promise<number | undefined>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/token', headers: {
+        'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length + '&client_id=demo'.length),
+      } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+      req.on('error', reject);
+      // Headers and half the body sent and read by the server before the signal.
+      req.write(body, () => setTimeout(() => {
+        child.kill('SIGTERM');
+        void seen(/"event":"stopping"/).then(() => req.end('&client_id=demo'));
+      }, 200));
+    });
+
+    // It was answered (an OAuth error for the made-up code), not cut off; then the process ended.
+    expect(await answered).toBe(400);
+    expect(await exited).toBe(0);
   });
 
   it('refuses production without https ISSUER, COOKIE_KEYS and WeChat credentials, naming each', async () => {

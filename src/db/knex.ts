@@ -2,12 +2,31 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations/index.js';
+import type { Logger } from '../log.js';
 
 /**
  * One knex instance for the whole process, built from DATABASE_URL.
  * `sqlite:<path>` uses the embedded better-sqlite3 driver; `postgres://…` uses pg.
  */
-export function knexConfig(databaseUrl: string): Knex.Config {
+export function knexConfig(databaseUrl: string, logger?: Logger): Knex.Config {
+  return { ...driverConfig(databaseUrl), ...(logger ? { log: knexLog(logger) } : {}) };
+}
+
+/**
+ * knex prints its own warnings (e.g. "Acquire connection error" while the database is away)
+ * with console.log, stack included: send them to the JSON log as one line each instead.
+ */
+function knexLog(logger: Logger): Knex.Config['log'] {
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+  return {
+    warn: (message) => logger.warn({ event: 'database', message: text(message) }, 'database warning'),
+    error: (message) => logger.error({ event: 'database', message: text(message) }, 'database error'),
+    deprecate: (method, alternative) => logger.warn({ event: 'database', message: `${method} is deprecated, use ${alternative}` }, 'database warning'),
+    debug: (message) => logger.debug({ event: 'database', message: text(message) }, 'database debug'),
+  };
+}
+
+function driverConfig(databaseUrl: string): Knex.Config {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     return {
@@ -16,13 +35,24 @@ export function knexConfig(databaseUrl: string): Knex.Config {
       useNullAsDefault: true,
       // better-sqlite3 is synchronous: one connection serialises every statement and
       // transaction, which is what SQLite wants anyway (no SQLITE_BUSY between our own calls).
+      // Reads and writes queue behind each other on the one connection; waiting a while is
+      // normal under load, waiting longer than this is a fault.
+      acquireConnectionTimeout: 10_000,
       pool: {
         min: 1,
         max: 1,
-        afterCreate(conn: { pragma(p: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
           conn.pragma('journal_mode = WAL');
+          // With WAL, NORMAL syncs at checkpoints instead of at every commit: the database
+          // stays consistent on power loss and may lose only the last commits, which SQLite
+          // recommends for WAL; a sign-in no longer waits for the disk a dozen times.
+          conn.pragma('synchronous = NORMAL');
+          // Checkpoint every ~40 MB of WAL instead of every 4 MB: pages rewritten many times
+          // between two checkpoints (index pages, above all) are copied into the database once.
+          conn.pragma('wal_autocheckpoint = 10000');
           conn.pragma('foreign_keys = ON');
           conn.pragma('busy_timeout = 5000');
+          cacheStatements(conn);
           done(null, conn);
         },
       },
@@ -32,20 +62,81 @@ export function knexConfig(databaseUrl: string): Knex.Config {
   return {
     client: 'pg',
     connection: databaseUrl,
+    // A short acquire timeout turns a database outage into a quick "try again" page instead
+    // of requests hanging; knex builds new connections once the server is back.
     pool: { min: 0, max: 10 },
+    acquireConnectionTimeout: 5_000,
     migrations: { migrationSource },
   };
 }
 
-export function createKnex(databaseUrl: string): Knex {
+interface SqliteConnection {
+  pragma(p: string): unknown;
+  prepare(sql: string): unknown;
+}
+
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * knex asks better-sqlite3 to prepare (parse and plan) every query anew, which was the
+ * largest single cost of a sign-in on SQLite. The service sends the same few dozen SQL
+ * strings over and over: keep their prepared statements. Reusing one is safe because
+ * better-sqlite3 runs each to completion synchronously, and SQLite re-prepares a statement
+ * by itself when the schema changes. Bounded, oldest dropped first.
+ */
+function cacheStatements(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, unknown>();
+  conn.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement === undefined) {
+      statement = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
+}
+
+export function createKnex(databaseUrl: string, logger?: Logger): Knex {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
   }
-  return knexFactory(knexConfig(databaseUrl));
+  return knexFactory(knexConfig(databaseUrl, logger));
 }
 
-/** Brings the schema up to date; knex holds its migration lock meanwhile. */
+const LOCK_WAIT_MS = 60_000;
+
+/**
+ * Whether a failed `migrate.latest()` lost a race with another instance doing the same, so
+ * that trying again is right:
+ * - the lock is taken (knex fails instead of waiting);
+ * - on an empty database, both created knex's own bookkeeping tables at once: PostgreSQL
+ *   answers "relation already exists" (42P07) or a unique violation on its catalogue (23505),
+ *   SQLite "table … already exists".
+ */
+function lostMigrationRace(error: unknown): boolean {
+  const err = error as { name?: string; code?: string; message?: string };
+  if (err.name === 'MigrationLocked') return true;
+  if (err.code === '42P07' || err.code === '23505') return true;
+  return /already exists/i.test(err.message ?? '');
+}
+
+/**
+ * Brings the schema up to date under knex's migration lock. When several instances start at
+ * once, one migrates and the others find the lock taken: they wait for it to be released and
+ * then find nothing left to do.
+ */
 export async function migrateLatest(db: Knex): Promise<void> {
-  await db.migrate.latest();
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await db.migrate.latest();
+      return;
+    } catch (error) {
+      if (!lostMigrationRace(error) || Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 + Math.random() * 200));
+    }
+  }
 }

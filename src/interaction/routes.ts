@@ -8,13 +8,15 @@ import type { Logger } from '../log.js';
 import { detectBrowser } from '../wechat/user-agent.js';
 import { officialAccountAuthorizeUrl } from '../wechat/authorize-url.js';
 import { renderMessage } from '../pages/message-page.js';
+import { renderExpired } from '../oidc/expired-page.js';
 import { consentItems } from './consent-items.js';
 import type { StateStore } from './states.js';
 import type { WeChatLogin } from './wechat-login.js';
 import { handleWeChatFailure } from './wechat-failure.js';
 
 export interface InteractionDeps {
-  provider: Provider;
+  /** The provider in use at this moment (it is rebuilt when the signing keys change). */
+  provider: () => Provider;
   states: StateStore;
   login: WeChatLogin;
   accounts: AccountStore;
@@ -22,7 +24,11 @@ export interface InteractionDeps {
   openOrigin: string;
   issuer: string;
   logger: Logger;
+  /** Told the outcome of every WeChat callback, as logged with `event: "signin"` (metrics). */
+  onSignin?: (outcome: SigninOutcome) => void;
 }
+
+export type SigninOutcome = 'registered' | 'signed_in' | 'refused' | 'snapshot' | 'blocked' | 'state_invalid' | 'wechat_error';
 
 type Details = Awaited<ReturnType<Provider['interactionDetails']>>;
 
@@ -41,20 +47,25 @@ export function interactionRouter(deps: InteractionDeps): Router {
   const { provider, states, login, logger } = deps;
   const router = new Router();
 
+  /** Counts an outcome next to its `event: "signin"` log line. */
+  function counted(outcome: SigninOutcome): void {
+    deps.onSignin?.(outcome);
+  }
+
   /** The interaction behind this request's cookie, or an "expired" page when there is none. */
   async function load(ctx: Context): Promise<Details | undefined> {
     try {
-      const details = await provider.interactionDetails(ctx.req, ctx.res);
+      const details = await provider().interactionDetails(ctx.req, ctx.res);
       if (details.uid === ctx.params.uid) return details;
     } catch (error) {
       if ((error as Error).name !== 'SessionNotFound') throw error;
     }
-    await renderMessage(ctx, 'interaction_expired');
+    await renderExpired(ctx, provider(), { uid: ctx.params.uid });
     return undefined;
   }
 
   async function finish(ctx: Context, result: InteractionResults): Promise<void> {
-    const redirectTo = await provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+    const redirectTo = await provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
     ctx.status = 303;
     ctx.redirect(redirectTo);
   }
@@ -72,7 +83,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
   }
 
   async function clientView(clientId: string) {
-    const client = await provider.Client.find(clientId);
+    const client = await provider().Client.find(clientId);
     return { name: client?.clientName ?? clientId, logoUri: client?.logoUri };
   }
 
@@ -126,10 +137,12 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const spent = await states.consume(state, uid);
     if (!spent) {
       logger.warn({ event: 'signin', outcome: 'state_invalid', uid }, 'WeChat callback with an unknown, spent or foreign state');
+      counted('state_invalid');
       return renderMessage(ctx, 'state_invalid', { action: { href: retry, zh: '重新登录', en: 'Sign in again', wechat: true } });
     }
     if (!code) {
       logger.info({ event: 'signin', outcome: 'refused', uid }, 'the person refused at WeChat');
+      counted('refused');
       return finish(ctx, { error: 'access_denied', error_description: 'The person refused the sign-in at WeChat' });
     }
 
@@ -137,16 +150,20 @@ export function interactionRouter(deps: InteractionDeps): Router {
       const outcome = await login.complete(deps.wechatApp, code);
       if (outcome.kind === 'snapshot') {
         logger.info({ event: 'signin', outcome: 'snapshot', uid }, 'snapshot user; nothing registered');
+        counted('snapshot');
         return renderMessage(ctx, 'snapshot_user', { action: { href: retry, zh: '重新登录', en: 'Sign in again', wechat: true } });
       }
       if (outcome.kind === 'blocked') {
         logger.info({ event: 'signin', outcome: 'blocked', uid, accountId: outcome.account.id }, 'disabled account');
+        counted('blocked');
         return finish(ctx, { error: 'access_denied', error_description: 'This account is disabled' });
       }
-      logger.info({ event: 'signin', outcome: outcome.registered ? 'registered' : 'signed_in', uid, accountId: outcome.account.id }, 'WeChat sign-in');
+      const result = outcome.registered ? 'registered' : 'signed_in';
+      logger.info({ event: 'signin', outcome: result, uid, accountId: outcome.account.id }, 'WeChat sign-in');
+      counted(result);
       return finish(ctx, { login: { accountId: outcome.account.id } });
     } catch (error) {
-      return handleWeChatFailure(ctx, error, { uid, retry, logger });
+      return handleWeChatFailure(ctx, error, { uid, retry, logger, onSignin: counted });
     }
   });
 
@@ -156,9 +173,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const { prompt, params, session } = details;
     if (prompt.name !== 'consent' || !session?.accountId) return ctx.redirect(`/interaction/${details.uid}`);
 
+    const { Grant } = provider();
     const grant = details.grantId
-      ? await provider.Grant.find(details.grantId)
-      : new provider.Grant({ accountId: session.accountId, clientId: String(params.client_id) });
+      ? await Grant.find(details.grantId)
+      : new Grant({ accountId: session.accountId, clientId: String(params.client_id) });
     if (!grant) return renderMessage(ctx, 'interaction_expired');
     const scopes = prompt.details.missingOIDCScope as string[] | undefined;
     if (scopes?.length) grant.addOIDCScope(scopes.join(' '));

@@ -5,6 +5,8 @@ const TABLE = 'wechat_states';
 // Longer than a WeChat code lives (5 minutes), shorter than the interaction (30 minutes).
 const STATE_TTL_MS = 10 * 60 * 1000;
 
+interface Row { app_id: string; scope: string }
+
 export interface StateRecord {
   uid: string;
   appId: string;
@@ -33,20 +35,30 @@ export class StateStore {
 
   /**
    * Spends a state for this interaction. Whoever deletes the row owns the state, so two
-   * copies of one callback cannot both get it (the delete's row count decides, which works
-   * the same on SQLite and PostgreSQL). A state of another interaction is refused and left
-   * alone, so a foreign callback cannot burn someone else's sign-in.
+   * copies of one callback cannot both get it: one `DELETE … RETURNING` reads and removes it
+   * at once (PostgreSQL and SQLite alike), and the loser of a race gets no row. A state of
+   * another interaction is refused and left alone, so a foreign callback cannot burn someone
+   * else's sign-in.
    */
   async consume(state: string, uid: string): Promise<StateRecord | undefined> {
     if (!/^[A-Za-z0-9]{1,128}$/.test(state)) return undefined;
-    const live = () => this.db(TABLE).where({ state, uid }).andWhere('expires_at', '>', Date.now());
-    const row: { app_id: string; scope: string } | undefined = await live().first('app_id', 'scope');
-    if (!row) return undefined;
-    const deleted = await live().del();
-    return deleted === 1 ? { uid, appId: row.app_id, scope: row.scope } : undefined;
+    // Raw SQL: knex drops RETURNING from deletes on SQLite, which supports it since 3.35.
+    const result: Row[] | { rows: Row[] } = await this.db.raw(
+      'delete from ?? where state = ? and uid = ? and expires_at > ? returning app_id, scope',
+      [TABLE, state, uid, Date.now()],
+    );
+    const [row] = Array.isArray(result) ? result : result.rows;
+    return row ? { uid, appId: row.app_id, scope: row.scope } : undefined;
   }
 
-  async deleteExpired(): Promise<number> {
-    return this.db(TABLE).where('expires_at', '<=', Date.now()).del();
+  /** Deletes expired states a bounded batch at a time (short locks, safe on every instance). */
+  async deleteExpired(batchSize = 1000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const expired = this.db(TABLE).select('state').where('expires_at', '<=', Date.now()).limit(batchSize);
+      const deleted = await this.db(TABLE).whereIn('state', expired).del();
+      total += deleted;
+      if (deleted < batchSize) return total;
+    }
   }
 }

@@ -14,10 +14,19 @@ export async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant 
   const existing = grantId ? await oidc.provider.Grant.find(grantId) : undefined;
   if (client.metadata().skip_consent !== true || !session.accountId) return existing;
 
-  const grant = existing ?? new oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
-  grant.addOIDCScope([...oidc.requestParamScopes].join(' '));
+  const scopes = [...oidc.requestParamScopes];
   const claims = [...(oidc.requestParamClaims ?? [])];
+  // A returning person's grant usually holds all of it already: no write then.
+  if (existing && covers(existing.getOIDCScope(), scopes) && covers(existing.getOIDCClaims().join(' '), claims)) return existing;
+
+  const grant = existing ?? new oidc.provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+  grant.addOIDCScope(scopes.join(' '));
   if (claims.length) grant.addOIDCClaims(claims);
   await grant.save();
   return grant;
+}
+
+function covers(granted: string, requested: string[]): boolean {
+  const have = new Set(granted.split(' '));
+  return requested.every((item) => have.has(item));
 }

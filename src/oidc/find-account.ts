@@ -8,9 +8,9 @@ import { accountClaims } from '../accounts/claims.js';
  */
 export function findAccountFor(accounts: AccountStore, officialAppId: string): FindAccount {
   return async (_ctx, sub) => {
-    const account = await accounts.findById(sub);
-    if (!account || account.disabled) return undefined;
-    const identities = await accounts.identitiesOf(account.id);
+    const found = await accounts.findWithIdentities(sub);
+    if (!found || found.account.disabled) return undefined;
+    const { account, identities } = found;
     const claims = accountClaims(account, identities, officialAppId);
     return {
       accountId: account.id,

@@ -19,7 +19,18 @@ export interface WeChatClientOptions {
   maxRetries?: number;
   /** First back-off; doubled each retry, capped at MAX_RETRY_DELAY_MS; default 200. */
   retryDelayMs?: number;
+  /** Told about every attempt (retries included), e.g. to keep metrics; must not throw. */
+  observer?: WeChatObserver;
 }
+
+/**
+ * One attempt at one endpoint. `errcode` is undefined when WeChat answered without an error,
+ * else WeChat's errcode as a decimal string, `network` when no answer came (timeout,
+ * connection refused or reset), `http_5xx` for a server error, `invalid_answer` for anything
+ * else WeChat should never send (not JSON, an odd HTTP status).
+ */
+export interface WeChatAttempt { endpoint: string; seconds: number; errcode: string | undefined }
+export type WeChatObserver = (attempt: WeChatAttempt) => void;
 
 type Body = Record<string, unknown>;
 type Params = Array<[string, string]>;
@@ -42,12 +53,14 @@ export class WeChatClient {
   private readonly timeoutMs: number;
   private readonly maxRetries: number;
   private readonly retryDelayMs: number;
+  private readonly observer: WeChatObserver | undefined;
 
   constructor(options: WeChatClientOptions) {
     this.apiOrigin = options.apiOrigin.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.maxRetries = Math.max(0, Math.floor(options.maxRetries ?? 2));
     this.retryDelayMs = Math.max(0, options.retryDelayMs ?? 200);
+    this.observer = options.observer;
   }
 
   async exchangeCode(app: WeChatApp, code: string): Promise<WeChatOAuthToken> {
@@ -104,7 +117,29 @@ export class WeChatClient {
     }
   }
 
+  /** One attempt, reported to the observer however it ends. */
   private async once(endpoint: string, params: Params, secrets: string[]): Promise<Body> {
+    const started = performance.now();
+    const outcome: { errcode: string | undefined } = { errcode: 'network' };
+    try {
+      const body = await this.attempt(endpoint, params, secrets, outcome);
+      outcome.errcode = undefined;
+      return body;
+    } finally {
+      this.report({ endpoint, seconds: (performance.now() - started) / 1000, errcode: outcome.errcode });
+    }
+  }
+
+  private report(attempt: WeChatAttempt): void {
+    try {
+      this.observer?.(attempt);
+    } catch {
+      // Bookkeeping must never break a sign-in.
+    }
+  }
+
+  /** `outcome.errcode` says how far the attempt got, for the observer: see WeChatAttempt. */
+  private async attempt(endpoint: string, params: Params, secrets: string[], outcome: { errcode: string | undefined }): Promise<Body> {
     let statusCode: number;
     let text: string;
     try {
@@ -125,6 +160,7 @@ export class WeChatClient {
       const known = /^E[A-Z0-9_]+$/.test(code) && code !== 'ERR_GOT_REQUEST_ERROR';
       throw WeChatError.unavailable(endpoint, known ? code : 'network error');
     }
+    outcome.errcode = statusCode >= 500 ? 'http_5xx' : 'invalid_answer';
     if (statusCode >= 500) throw WeChatError.unavailable(endpoint, `HTTP ${statusCode}`);
 
     let body: unknown;
@@ -140,7 +176,10 @@ export class WeChatClient {
     const answer = body as Body;
     const errcode = answer.errcode === undefined || answer.errcode === null ? 0 : Number(answer.errcode);
     if (!Number.isInteger(errcode)) throw WeChatError.unexpected(endpoint, 'malformed errcode');
-    if (errcode !== 0) throw WeChatError.fromErrcode(endpoint, errcode, redact(str(answer.errmsg), secrets));
+    if (errcode !== 0) {
+      outcome.errcode = String(errcode);
+      throw WeChatError.fromErrcode(endpoint, errcode, redact(str(answer.errmsg), secrets));
+    }
     if (statusCode < 200 || statusCode >= 300) throw WeChatError.unexpected(endpoint, `HTTP ${statusCode}`);
     return answer;
   }

@@ -1,4 +1,5 @@
-import { CookieJar } from 'tough-cookie';
+import type { CookieJar } from 'tough-cookie';
+import { Browser as RawBrowser } from '../../bench/http.js';
 
 export const DESKTOP_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
 export const WECHAT_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.49(0x18003137) NetType/WIFI Language/zh_CN';
@@ -10,23 +11,22 @@ export interface Page {
   body: string;
 }
 
-/** A person's browser: a cookie jar and a User-Agent, following redirects one at a time. */
+/** A person's browser: a cookie jar and a User-Agent, following redirects one at a time.
+ * The benchmark's browser, with each answer read into a `Page`. */
 export class Browser {
-  readonly jar = new CookieJar();
+  private readonly raw: RawBrowser;
 
-  constructor(private readonly userAgent = DESKTOP_UA) {}
+  /** `language` is sent as Accept-Language: pages are in Chinese unless it prefers English. */
+  constructor(userAgent = DESKTOP_UA, language = 'zh-CN') {
+    this.raw = new RawBrowser(userAgent, language);
+  }
+
+  get jar(): CookieJar {
+    return this.raw.jar;
+  }
 
   async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page> {
-    const headers: Record<string, string> = { 'user-agent': this.userAgent, 'accept-language': 'zh-CN' };
-    const cookie = await this.jar.getCookieString(url);
-    if (cookie) headers.cookie = cookie;
-    let body: string | undefined;
-    if (init.form) {
-      headers['content-type'] = 'application/x-www-form-urlencoded';
-      body = new URLSearchParams(init.form).toString();
-    }
-    const response = await fetch(url, { method: init.method ?? 'GET', headers, body, redirect: 'manual' });
-    for (const header of response.headers.getSetCookie()) await this.jar.setCookie(header, url);
+    const response = await this.raw.request(url, init);
     const location = response.headers.get('location') ?? undefined;
     return {
       status: response.status,

@@ -7,10 +7,9 @@ import knexFactory from 'knex';
 /**
  * A fresh, empty database for one provider under test. By default an SQLite file in the temp
  * directory; with TEST_DATABASE_URL=postgres://… a new PostgreSQL database on that server,
- * dropped afterwards.
+ * dropped afterwards. `base` chooses the server explicitly (tests that need PostgreSQL itself).
  */
-export async function testDatabaseUrl(): Promise<{ url: string; drop(): Promise<void> }> {
-  const base = process.env.TEST_DATABASE_URL;
+export async function testDatabaseUrl(base = process.env.TEST_DATABASE_URL): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `idp_test_${randomBytes(6).toString('hex')}`;
   if (base && /^postgres(ql)?:\/\//.test(base)) {
     const admin = knexFactory({ client: 'pg', connection: base });

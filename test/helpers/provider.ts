@@ -23,13 +23,16 @@ export interface RunningProvider {
  */
 export async function startProvider(
   env: Record<string, string | undefined> = {},
-  options: { logger?: Logger } = {},
+  options: { logger?: Logger; databaseUrl?: string } = {},
 ): Promise<RunningProvider> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
-  const database = await testDatabaseUrl();
+  // A database given by the caller is shared (several instances) and stays the caller's to drop.
+  const database = options.databaseUrl
+    ? { url: options.databaseUrl, drop: async () => {} }
+    : await testDatabaseUrl();
   const config = await loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
@@ -43,7 +46,15 @@ export async function startProvider(
     COOKIE_KEYS: 'test-cookie-key-0123456789abcdef0123456789',
     ...env,
   });
-  const idp = await createIdentityProvider(config, options.logger);
+  let idp: IdentityProvider;
+  try {
+    idp = await createIdentityProvider(config, options.logger);
+  } catch (error) {
+    // A failed start must not leave a listening socket behind (jest would wait for it).
+    server.close();
+    await database.drop();
+    throw error;
+  }
   server.on('request', idp.koa.callback());
   return {
     issuer,

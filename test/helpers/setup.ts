@@ -2,6 +2,7 @@ import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import nock from 'nock';
 import { startProvider, type RunningProvider } from './provider.js';
 import { relyingParty, type RelyingParty } from './relying-party.js';
+import { testDatabaseUrl } from './database.js';
 import type { Logger } from '../../src/log.js';
 
 export interface Suite {
@@ -27,4 +28,36 @@ export function useProvider(env: Record<string, string | undefined> = {}, option
     nock.enableNetConnect();
   });
   return suite;
+}
+
+export interface Pair {
+  a: RunningProvider;
+  b: RunningProvider;
+}
+
+/**
+ * Two instances on one database behind one public issuer (A's), as in production behind a
+ * load balancer; WeChat's API faked by nock. Read `a` and `b` inside tests.
+ */
+export function useTwoInstances(): Pair {
+  const pair = {} as Pair;
+  let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
+  beforeAll(async () => {
+    nock.disableNetConnect();
+    nock.enableNetConnect(/127\.0\.0\.1/);
+    database = await testDatabaseUrl();
+    pair.a = await startProvider({}, { databaseUrl: database.url });
+    pair.b = await startProvider({ ISSUER: pair.a.issuer }, { databaseUrl: database.url });
+  });
+  afterAll(async () => {
+    await Promise.all([pair.a.close(), pair.b.close()]);
+    await database.drop();
+    nock.enableNetConnect();
+  });
+  return pair;
+}
+
+/** The same URL, sent to instance `to` instead of the public issuer `issuer`. */
+export function via(to: RunningProvider, issuer: string, url: string): string {
+  return url.replace(issuer, `http://127.0.0.1:${(to.server.address() as { port: number }).port}`);
 }

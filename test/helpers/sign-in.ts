@@ -39,17 +39,20 @@ export async function returnFromWeChat(browser: Browser, issuer: string, redirec
   return browser.follow(url.href, issuer);
 }
 
+/** Allows on the consent page when the provider shows one; returns the page after it. */
+export async function throughConsent(browser: Browser, issuer: string, page: Page): Promise<Page> {
+  if (page.status !== 200 || !page.url.includes('/interaction/')) return page;
+  const consentUid = new URL(page.url).pathname.split('/')[2]!;
+  const confirmed = await browser.post(`${issuer}/interaction/${consentUid}/confirm`);
+  return browser.follow(confirmed.location!, issuer);
+}
+
 /** A whole sign-in for a person at WeChat, consenting when asked, ending with the app's tokens. */
 export async function signIn(browser: Browser, issuer: string, rp: RelyingParty, code: string, scope = 'openid profile') {
   const { url, checks } = await rp.start(scope);
   const { uid } = await openLoginPage(browser, issuer, url);
   const redirect = await startWeChat(browser, issuer, uid);
-  let page = await returnFromWeChat(browser, issuer, redirect, code);
-  if (page.status === 200 && page.url.includes('/interaction/')) {
-    const consentUid = new URL(page.url).pathname.split('/')[2]!;
-    const confirmed = await browser.post(`${issuer}/interaction/${consentUid}/confirm`);
-    page = await browser.follow(confirmed.location!, issuer);
-  }
+  const page = await throughConsent(browser, issuer, await returnFromWeChat(browser, issuer, redirect, code));
   if (!page.location?.startsWith(rp.redirectUri)) {
     throw new Error(`expected a redirect to the app, got ${page.status} at ${page.url}: ${page.body.slice(0, 800)}`);
   }
