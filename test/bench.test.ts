@@ -21,7 +21,7 @@ describe('npm run bench', () => {
       ], { env: { PATH: process.env.PATH ?? '' }, timeout: 120_000 });
       const report = JSON.parse(readFileSync(out, 'utf8')) as {
         machine: { cpus: number };
-        results: { kind: string; database: string; signins: { count: number; new: number; returning: number; perSecond: number; latencyMs: { p99: number } }; refresh: { count: number }; userinfo: { count: number }; rss: { peakMB: number }; ratioToBaseline: number }[];
+        results: { kind: string; database: string; signins: { count: number; new: number; returning: number; perSecond: number; cpuMsPerSignin: number; latencyMs: { p99: number } }; refresh: { count: number }; userinfo: { count: number }; rss: { peakMB: number }; ratioToBaseline: number }[];
       };
       expect(report.results.map((r) => [r.kind, r.database])).toEqual([['baseline', 'memory'], ['ours', postgres ? 'postgres' : 'sqlite']]);
       for (const result of report.results) {
@@ -31,10 +31,11 @@ describe('npm run bench', () => {
         expect(result.refresh.count).toBe(24);
         expect(result.userinfo.count).toBe(24);
         expect(result.signins.perSecond).toBeGreaterThan(0);
+        expect(result.signins.cpuMsPerSignin).toBeGreaterThan(0);
         expect(result.rss.peakMB).toBeGreaterThan(0);
       }
       expect(report.results[1]!.ratioToBaseline).toBeGreaterThan(0);
-      expect(stdout).toMatch(/sign-ins\/s +vs limit +p50 ms +p95 ms +p99 ms +refresh\/s +userinfo\/s +peak RSS MB +RSS growth/);
+      expect(stdout).toMatch(/sign-ins\/s +vs limit +p50 ms +p95 ms +p99 ms +CPU ms\/sign-in +refresh\/s +userinfo\/s +peak RSS MB +RSS growth/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
