@@ -27,6 +27,16 @@ export function accountClaims(account: Account, identities: WeChatIdentity[], of
   if (primary) claims.openid = primary.openid;
   if (unionid) claims.unionid = unionid;
   // `picture` must be a URL (OIDC Core 5.1); WeChat sends an empty headimgurl for no avatar.
-  if (account.avatarUrl) claims.picture = account.avatarUrl.replace(/^http:\/\//, 'https://');
+  if (account.avatarUrl) claims.picture = securePicture(account.avatarUrl);
   return claims;
+}
+
+/**
+ * WeChat's avatar hosts (thirdwx.qlogo.cn, wx.qlogo.cn) answer the same URL on https, which
+ * an https page can show. Only theirs: another host (the sandbox's, on a plain-http
+ * development server) may not answer https at all.
+ */
+function securePicture(url: string): string {
+  const host = /^http:\/\/([^/:?#]+)/i.exec(url)?.[1]?.toLowerCase();
+  return host && (host === 'qlogo.cn' || host.endsWith('.qlogo.cn')) ? `https://${url.slice('http://'.length)}` : url;
 }
