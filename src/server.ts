@@ -105,7 +105,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(metrics.router().routes());
     koa.use(pageState);
     koa.use(views);
-    koa.use(staticFiles(['style.css']));
+    koa.use(staticFiles(['style.css', 'favicon.svg']));
     koa.use(homeRouter({ demo: !settings.production, issuer: settings.issuer }).routes());
     koa.use(languageSwitchRouter().routes());
     koa.use(messageRouter().routes());

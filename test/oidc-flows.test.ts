@@ -156,7 +156,7 @@ describe('pages for broken or stale requests', () => {
     const page = await new Browser().get(`${t.op.issuer}/auth?client_id=nope&response_type=code&scope=openid`);
     expect(page.status).toBe(400);
     expect(page.body).toContain('invalid_client');
-    expect(page.body).toContain('请求无效');
+    expect(page.body).toContain('未知的应用');
   });
 
   it('shows our 404 page for an unknown path', async () => {

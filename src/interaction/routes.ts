@@ -8,7 +8,7 @@ import type { Logger } from '../log.js';
 import { detectBrowser } from '../wechat/user-agent.js';
 import { officialAccountAuthorizeUrl } from '../wechat/authorize-url.js';
 import { renderMessage } from '../pages/message-page.js';
-import { renderExpired } from '../oidc/expired-page.js';
+import { renderExpired, rememberSigninApp } from '../oidc/expired-page.js';
 import { consentItems } from './consent-items.js';
 import type { StateStore } from './states.js';
 import type { WeChatLogin } from './wechat-login.js';
@@ -92,6 +92,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     if (!details) return;
     const { uid, prompt, params } = details;
     const client = await clientView(String(params.client_id));
+    rememberSigninApp(ctx, uid, String(params.client_id));
 
     if (prompt.name === 'login') {
       // Inside WeChat there is nothing to choose: go straight to WeChat's authorization.

@@ -28,7 +28,8 @@ export async function renderError(ctx: KoaContextWithOIDC, out: ErrorOut, error:
     return;
   }
   const status = ctx.status;
-  await renderMessage(ctx, 'request_invalid', {
+  // An app that is not in the clients file: its developer (or an old bookmark) is to blame.
+  await renderMessage(ctx, out.error === 'invalid_client' ? 'unknown_client' : 'request_invalid', {
     detail: out.error_description ? `${out.error}: ${out.error_description}` : out.error,
   });
   // Keep the status oidc-provider chose (400, 401, …) rather than the catalogue's.

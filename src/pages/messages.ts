@@ -56,6 +56,11 @@ export const messages = {
     zh: { title: '请求无效', text: '应用发来的登录请求有误，无法继续。请回到应用重试；如果问题持续，请联系应用的开发者。' },
     en: { title: 'Invalid request', text: 'The app sent a sign-in request that cannot be processed. Go back to the app and try again; if it keeps happening, contact the app’s developer.' },
   },
+  unknown_client: {
+    status: 400,
+    zh: { title: '未知的应用', text: '把你带到这里的应用没有在本服务登记，无法登录。请回到应用，或联系应用的开发者。' },
+    en: { title: 'Unknown app', text: 'The app that sent you here is not registered with this sign-in service, so you cannot sign in. Go back to the app, or contact its developer.' },
+  },
   service_unavailable: {
     status: 503,
     zh: { title: '服务暂时不可用', text: '登录服务暂时无法访问数据，你的登录没有完成，也没有留下任何半成品。请稍后重试。' },

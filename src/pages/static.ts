@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { Middleware } from 'koa';
 import { staticDir } from '../paths.js';
 
-const TYPES: Record<string, string> = { css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8' };
+const TYPES: Record<string, string> = { css: 'text/css; charset=utf-8', js: 'text/javascript; charset=utf-8', svg: 'image/svg+xml' };
 
 /**
- * The few files our pages need (one stylesheet), read once at start and served from memory.
+ * The few files our pages need (one stylesheet, the tab's icon), read once at start and served from memory.
  * Only files listed here are reachable: no path from the URL ever touches the filesystem.
  */
 export function staticFiles(names: string[]): Middleware {

@@ -40,7 +40,7 @@ const zh: PageTexts = {
     steps: ['应用跳转到本服务', '用户在微信中授权', '应用收到 ID Token'],
     tryDemo: '体验演示应用',
     forDevelopers: '开发者：用任意 OpenID Connect 库接入，配置地址如下。',
-    discovery: '配置地址',
+    discovery: '配置地址：',
   },
   login: {
     title: '登录',
@@ -116,7 +116,7 @@ const en: PageTexts = {
     steps: ['The app sends you here', 'You allow it in WeChat', 'The app receives an ID token'],
     tryDemo: 'Try the demo app',
     forDevelopers: 'Developers: connect with any OpenID Connect library using the discovery address below.',
-    discovery: 'Discovery',
+    discovery: 'Discovery address:',
   },
   login: {
     title: 'Sign in',
