@@ -12,6 +12,8 @@ export default {
   // Sources import './x.js' as NodeNext wants; map those back to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  // The browser tests need Chromium and have their own config (jest.browser.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
   testTimeout: 30000,
   // `dist/` is built once for the tests that run the compiled commands.
   globalSetup: '<rootDir>/test/global-setup.js',
