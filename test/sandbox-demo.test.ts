@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Browser, WECHAT_UA } from './helpers/browser.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
+import { sandboxForm } from './helpers/sign-in.js';
 
 // The newcomer's path: no WeChat credentials, so the built-in sandbox plays WeChat and the
 // demo app on the same server is the relying party.
@@ -10,14 +11,6 @@ beforeAll(async () => {
   op = await startProvider({ WECHAT_APP_ID: undefined, WECHAT_APP_SECRET: undefined });
 });
 afterAll(() => op.close());
-
-/** Fills in the sandbox's authorize form the way a person would. */
-function sandboxForm(authorizeUrl: string, choice: Record<string, string>): Record<string, string> {
-  const params = new URL(authorizeUrl).searchParams;
-  const form: Record<string, string> = {};
-  for (const name of ['appid', 'redirect_uri', 'response_type', 'scope', 'state']) form[name] = params.get(name)!;
-  return { ...form, ...choice };
-}
 
 describe('the demo app signing in through the WeChat sandbox', () => {
   it('goes from the demo button to a page showing the ID token claims', async () => {

@@ -59,3 +59,11 @@ export async function signIn(browser: Browser, issuer: string, rp: RelyingParty,
   const tokens = await rp.finish(page.location!, checks);
   return { tokens, claims: tokens.claims()!, uid };
 }
+
+/** Fills in the sandbox's authorize form the way a person would. */
+export function sandboxForm(authorizeUrl: string, choice: Record<string, string>): Record<string, string> {
+  const params = new URL(authorizeUrl).searchParams;
+  const form: Record<string, string> = {};
+  for (const name of ['appid', 'redirect_uri', 'response_type', 'scope', 'state']) form[name] = params.get(name)!;
+  return { ...form, ...choice };
+}
