@@ -1,4 +1,6 @@
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
@@ -7,7 +9,14 @@ import { WECHAT_UA } from '../helpers/browser.js';
 
 /** Debian's Chromium (`apt-get install chromium`), never a browser downloaded by a tool. */
 export const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+/**
+ * Pictures of every page: into docs/screenshots/ (the README shows them) with
+ * UPDATE_SCREENSHOTS=1, else into a temporary folder, so that an ordinary run (ports, ids and
+ * suggested nicknames differ each time) leaves the committed ones alone.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1'
+  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+  : join(tmpdir(), 'wechat-oidc-screenshots/');
 const REAL_CLIENTS_FILE = fileURLToPath(new URL('../../config/clients.json', import.meta.url));
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1024, height: 720 }, locale: 'zh-CN' };
