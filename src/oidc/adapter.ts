@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { PreparedQuery } from '../db/prepared.js';
 
 const TABLE = 'oidc_models';
 
@@ -7,6 +8,31 @@ interface Row {
   payload: string;
   expires_at: string | number | null;
   consumed_at: string | number | null;
+}
+
+/** The adapter's statements, compiled once per database (see PreparedQuery). */
+class Statements {
+  readonly upsert: PreparedQuery<'model' | 'id' | 'payload' | 'grant_id' | 'uid' | 'user_code' | 'expires_at'>;
+  readonly findById: PreparedQuery<'model' | 'id'>;
+  readonly findByUid: PreparedQuery<'model' | 'uid'>;
+  readonly findByUserCode: PreparedQuery<'model' | 'user_code'>;
+  readonly consume: PreparedQuery<'model' | 'id' | 'consumed_at'>;
+  readonly destroy: PreparedQuery<'model' | 'id'>;
+  readonly revokeByGrantId: PreparedQuery<'grant_id'>;
+
+  constructor(db: Knex) {
+    const COLUMNS = ['payload', 'expires_at', 'consumed_at'];
+    this.upsert = new PreparedQuery(db, ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'expires_at'],
+      (row) => db(TABLE).insert(row).onConflict(['model', 'id']).merge());
+    this.findById = new PreparedQuery(db, ['model', 'id'], (where) => db(TABLE).first(COLUMNS).where(where));
+    this.findByUid = new PreparedQuery(db, ['model', 'uid'], (where) => db(TABLE).first(COLUMNS).where(where));
+    this.findByUserCode = new PreparedQuery(db, ['model', 'user_code'], (where) => db(TABLE).first(COLUMNS).where(where));
+    this.consume = new PreparedQuery(db, ['model', 'id', 'consumed_at'],
+      ({ model, id, consumed_at }) => db(TABLE).where({ model, id }).update({ consumed_at }));
+    this.destroy = new PreparedQuery(db, ['model', 'id'], (where) => db(TABLE).where(where).del());
+    // Revoking a grant removes every artifact issued under it, whatever the model.
+    this.revokeByGrantId = new PreparedQuery(db, ['grant_id'], (where) => db(TABLE).where(where).del());
+  }
 }
 
 /**
@@ -17,12 +43,12 @@ interface Row {
  */
 export class KnexAdapter implements Adapter {
   constructor(
-    private readonly db: Knex,
+    private readonly statements: Statements,
     private readonly model: string,
   ) {}
 
   async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
-    const row = {
+    await this.statements.upsert.run({
       model: this.model,
       id,
       payload: JSON.stringify(payload),
@@ -30,52 +56,46 @@ export class KnexAdapter implements Adapter {
       uid: payload.uid ?? null,
       user_code: payload.userCode ?? null,
       expires_at: expiresIn ? Date.now() + expiresIn * 1000 : null,
-    };
-    await this.db(TABLE).insert(row).onConflict(['model', 'id']).merge();
+    });
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    return this.findWhere({ id });
+    return toPayload(await this.statements.findById.run<Row>({ model: this.model, id }));
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.findWhere({ uid });
+    return toPayload(await this.statements.findByUid.run<Row>({ model: this.model, uid }));
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.findWhere({ user_code: userCode });
+    return toPayload(await this.statements.findByUserCode.run<Row>({ model: this.model, user_code: userCode }));
   }
 
   async consume(id: string): Promise<void> {
-    await this.db(TABLE)
-      .where({ model: this.model, id })
-      .update({ consumed_at: Date.now() });
+    await this.statements.consume.run({ model: this.model, id, consumed_at: Date.now() });
   }
 
   async destroy(id: string): Promise<void> {
-    await this.db(TABLE).where({ model: this.model, id }).del();
+    await this.statements.destroy.run({ model: this.model, id });
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    // Revoking a grant removes every artifact issued under it, whatever the model.
-    await this.db(TABLE).where({ grant_id: grantId }).del();
-  }
-
-  private async findWhere(where: Record<string, string>): Promise<AdapterPayload | undefined> {
-    const row: Row | undefined = await this.db(TABLE)
-      .first('payload', 'expires_at', 'consumed_at')
-      .where({ model: this.model, ...where });
-    if (!row) return undefined;
-    // Expired rows wait for the scheduled cleanup; to the provider they no longer exist.
-    if (row.expires_at !== null && Number(row.expires_at) <= Date.now()) return undefined;
-    const payload = JSON.parse(row.payload) as AdapterPayload;
-    if (row.consumed_at !== null) payload.consumed = Math.floor(Number(row.consumed_at) / 1000);
-    return payload;
+    await this.statements.revokeByGrantId.run({ grant_id: grantId });
   }
 }
 
+function toPayload([row]: Row[]): AdapterPayload | undefined {
+  if (!row) return undefined;
+  // Expired rows wait for the scheduled cleanup; to the provider they no longer exist.
+  if (row.expires_at !== null && Number(row.expires_at) <= Date.now()) return undefined;
+  const payload = JSON.parse(row.payload) as AdapterPayload;
+  if (row.consumed_at !== null) payload.consumed = Math.floor(Number(row.consumed_at) / 1000);
+  return payload;
+}
+
 export function knexAdapterFactory(db: Knex): (model: string) => Adapter {
-  return (model) => new KnexAdapter(db, model);
+  const statements = new Statements(db);
+  return (model) => new KnexAdapter(statements, model);
 }
 
 /** Deletes expired provider rows, a bounded batch at a time; returns how many went. */
