@@ -2,9 +2,7 @@
 // DATABASE_URL. Migrates first. Prints kids and dates, never key material.
 import { parseArgs as parseOptions } from 'node:util';
 import type { Knex } from 'knex';
-import { readSettings } from './config/env.js';
-import { ConfigError } from './config/errors.js';
-import { createKnex, migrateLatest } from './db/knex.js';
+import { out, runCommand, table, time, UsageError } from './cli/command.js';
 import {
   DEFAULT_PUBLISH_FOR_MS, DEFAULT_RETIRE_AFTER_MS, deleteRetiredKeys, listKeys, rotateSigningKey,
 } from './oidc/keys.js';
@@ -21,9 +19,7 @@ const USAGE = `Usage: npm run keys -- <command>
   prune     delete the keys that are no longer published
 `;
 
-class UsageError extends Error {}
-
-type Command = { name: 'list' } | { name: 'prune' } | { name: 'rotate'; publishFor: number; retireAfter: number } | { name: 'help' };
+type Command = { name: 'list' } | { name: 'prune' } | { name: 'rotate'; publishFor: number; retireAfter: number };
 
 /** A duration given in minutes on the command line, in milliseconds. */
 function minutes(option: string, value: string | undefined, fallback: number): number {
@@ -32,9 +28,9 @@ function minutes(option: string, value: string | undefined, fallback: number): n
   return Math.round(Number(value) * MINUTE);
 }
 
-function parseArgs(args: string[]): Command {
+function parseArgs(args: string[]): Command | 'help' {
   const [name, ...rest] = args;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') return { name: 'help' };
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') return 'help';
   if (name === 'list' || name === 'prune') {
     if (rest.length > 0) throw new UsageError(`${name} takes no arguments (got ${rest.join(' ')})`);
     return { name };
@@ -60,8 +56,6 @@ function parseArgs(args: string[]): Command {
   throw new UsageError(`unknown command ${name}`);
 }
 
-const time = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
-
 /** "in 1 h 10 min" / "5 min ago" / "now", rounded to the minute. */
 function relative(ms: number, now: number): string {
   const minutes = Math.round((ms - now) / MINUTE);
@@ -73,12 +67,7 @@ function relative(ms: number, now: number): string {
   return minutes > 0 ? `in ${span}` : `${span} ago`;
 }
 
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
-}
-
-async function run(db: Knex, command: Exclude<Command, { name: 'help' }>, out: (text: string) => void): Promise<void> {
+async function run(db: Knex, command: Command): Promise<void> {
   const now = Date.now();
   switch (command.name) {
     case 'list': {
@@ -123,26 +112,4 @@ async function run(db: Knex, command: Exclude<Command, { name: 'help' }>, out: (
   }
 }
 
-const out = (text: string) => process.stdout.write(text);
-let commandName = 'keys';
-try {
-  const command = parseArgs(process.argv.slice(2));
-  if (command.name === 'help') out(USAGE);
-  else {
-    commandName = `keys ${command.name}`;
-    const settings = readSettings(process.env);
-    const db = createKnex(settings.databaseUrl);
-    try {
-      await migrateLatest(db);
-      await run(db, command, out);
-    } finally {
-      await db.destroy();
-    }
-  }
-} catch (error) {
-  const err = error as Error;
-  if (error instanceof UsageError) process.stderr.write(`${err.message}\n\n${USAGE}`);
-  else if (error instanceof ConfigError) process.stderr.write(`Configuration error:\n${err.message}\n`);
-  else process.stderr.write(`${commandName} failed: ${err.message}\n`);
-  process.exitCode = 1;
-}
+await runCommand({ program: 'keys', usage: USAGE, parse: parseArgs, run });

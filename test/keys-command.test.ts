@@ -1,13 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
-import { projectRoot } from '../src/paths.js';
 import { testDatabaseUrl } from './helpers/database.js';
+import { runOperatorCommand } from './helpers/command.js';
 
-// `npm run keys -- …` as an operator runs it: the compiled command (built by the test run's
-// global setup) in its own process, configured by DATABASE_URL only.
-const command = join(projectRoot, 'dist', 'src', 'keys-cli.js');
+// `npm run keys -- …` as an operator runs it.
 let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
 
 beforeEach(async () => {
@@ -17,17 +12,7 @@ afterEach(async () => {
   await database.drop();
 });
 
-async function keys(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, [command, ...args], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code: number; stdout: string; stderr: string };
-    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
-  }
-}
+const keys = (...args: string[]) => runOperatorCommand('keys-cli.js', database.url, args);
 
 const rowsOf = (listing: string) => listing.trim().split('\n').slice(1).map((line) => line.split(/\s{2,}/));
 

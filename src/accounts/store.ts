@@ -148,6 +148,22 @@ export class AccountStore {
     });
   }
 
+  /** Accounts for the operator, newest first, each with its WeChat identities. */
+  async list(options: { limit: number; blockedOnly?: boolean }): Promise<{ account: Account; identities: WeChatIdentity[] }[]> {
+    const query = this.db('accounts').select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]).limit(options.limit);
+    if (options.blockedOnly) query.where({ disabled: true });
+    const rows: AccountRow[] = await query;
+    if (rows.length === 0) return [];
+    const identities: IdentityRow[] = await this.db('wechat_identities')
+      .select('account_id', 'app_id', 'openid', 'unionid')
+      .whereIn('account_id', rows.map((row) => row.id))
+      .orderBy('id');
+    return rows.map((row) => ({
+      account: toAccount(row),
+      identities: identities.filter((identity) => identity.account_id === row.id).map(toIdentity),
+    }));
+  }
+
   async count(): Promise<number> {
     const [row] = await this.db('accounts').count<{ n: number | string }[]>({ n: '*' });
     return Number(row?.n ?? 0);

@@ -157,7 +157,11 @@ export function interactionRouter(deps: InteractionDeps): Router {
       if (outcome.kind === 'blocked') {
         logger.info({ event: 'signin', outcome: 'blocked', uid, accountId: outcome.account.id }, 'disabled account');
         counted('blocked');
-        return finish(ctx, { error: 'access_denied', error_description: 'This account is disabled' });
+        // The interaction ends here with access_denied; the page says why, and its button
+        // takes the person on to the app, which receives the error.
+        const back = await provider().interactionResult(ctx.req, ctx.res,
+          { error: 'access_denied', error_description: 'This account is blocked' }, { mergeWithLastSubmission: false });
+        return renderMessage(ctx, 'account_blocked', { action: { href: back, zh: '返回应用', en: 'Back to the app' } });
       }
       const result = outcome.registered ? 'registered' : 'signed_in';
       logger.info({ event: 'signin', outcome: result, uid, accountId: outcome.account.id }, 'WeChat sign-in');

@@ -12,7 +12,7 @@ interface Row {
 
 /** The adapter's statements, compiled once per database (see PreparedQuery). */
 class Statements {
-  readonly upsert: PreparedQuery<'model' | 'id' | 'payload' | 'grant_id' | 'uid' | 'user_code' | 'expires_at'>;
+  readonly upsert: PreparedQuery<'model' | 'id' | 'payload' | 'grant_id' | 'uid' | 'user_code' | 'account_id' | 'expires_at'>;
   readonly findById: PreparedQuery<'model' | 'id'>;
   readonly findByUid: PreparedQuery<'model' | 'uid'>;
   readonly findByUserCode: PreparedQuery<'model' | 'user_code'>;
@@ -22,7 +22,7 @@ class Statements {
 
   constructor(db: Knex) {
     const COLUMNS = ['payload', 'expires_at', 'consumed_at'];
-    this.upsert = new PreparedQuery(db, ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'expires_at'],
+    this.upsert = new PreparedQuery(db, ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'account_id', 'expires_at'],
       (row) => db(TABLE).insert(row).onConflict(['model', 'id']).merge());
     this.findById = new PreparedQuery(db, ['model', 'id'], (where) => db(TABLE).first(COLUMNS).where(where));
     this.findByUid = new PreparedQuery(db, ['model', 'uid'], (where) => db(TABLE).first(COLUMNS).where(where));
@@ -55,6 +55,7 @@ export class KnexAdapter implements Adapter {
       grant_id: payload.grantId ?? null,
       uid: payload.uid ?? null,
       user_code: payload.userCode ?? null,
+      account_id: payload.accountId ?? null,
       expires_at: expiresIn ? Date.now() + expiresIn * 1000 : null,
     });
   }
@@ -110,4 +111,12 @@ export async function deleteExpiredModels(db: Knex, batchSize = 1000): Promise<n
     total += deleted;
     if (deleted < batchSize) return total;
   }
+}
+
+/**
+ * Deletes every provider row that belongs to an account: its sessions (it is signed out
+ * everywhere), grants, authorization codes, access and refresh tokens. Returns how many went.
+ */
+export async function revokeAccount(db: Knex, accountId: string): Promise<number> {
+  return db(TABLE).where({ account_id: accountId }).del();
 }

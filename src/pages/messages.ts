@@ -51,6 +51,11 @@ export const messages = {
     zh: { title: '请使用完整服务', text: '你正在浏览页面快照，无法登录。请点击屏幕下方的“使用完整服务”，然后重新登录。' },
     en: { title: 'Open the full service', text: 'You are viewing a snapshot of this page and cannot sign in from it. Tap “Use full service” at the bottom of the screen, then sign in again.' },
   },
+  account_blocked: {
+    status: 403,
+    zh: { title: '账号已停用', text: '你的账号已被本服务停用，无法登录。如有疑问，请联系网站管理员。' },
+    en: { title: 'Account blocked', text: 'Your account has been blocked on this service, so you cannot sign in. If you think this is a mistake, contact the site administrator.' },
+  },
   request_invalid: {
     status: 400,
     zh: { title: '请求无效', text: '应用发来的登录请求有误，无法继续。请回到应用重试；如果问题持续，请联系应用的开发者。' },
