@@ -22,7 +22,7 @@ import { errorPages } from './pages/errors.js';
 import { homeRouter } from './pages/home.js';
 import { messageRouter, renderMessage } from './pages/message-page.js';
 import { demoRouter } from './demo/routes.js';
-import { sandboxApp } from './sandbox/app.js';
+import { sandboxApp, sandboxWebApp } from './sandbox/app.js';
 import { sandboxRouter } from './sandbox/routes.js';
 import { requestLog } from './observability/request-log.js';
 import { Metrics } from './observability/metrics.js';
@@ -56,6 +56,8 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     // Without WeChat credentials (development only; the config refuses it in production)
     // the built-in sandbox plays WeChat.
     const wechatApp: WeChatApp = settings.wechat ?? sandboxApp();
+    // QR sign-in on desktops needs a website app; the sandbox has one of its own.
+    const webApp: WeChatApp | undefined = settings.wechatWeb ?? (settings.sandbox ? sandboxWebApp() : undefined);
 
     const views = viewsMiddleware({ cache: settings.nodeEnv !== 'development' });
     const pageState: Koa.Middleware = async (ctx, next) => {
@@ -117,13 +119,14 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       login: new WeChatLogin(wechat, accounts, logger),
       accounts,
       wechatApp,
+      webApp,
       openOrigin: settings.wechatOpenOrigin,
       issuer: settings.issuer,
       logger,
       onSignin: metrics.signin,
     }).routes());
     if (settings.sandbox) {
-      koa.use(sandboxRouter({ db, issuer: settings.issuer, appId: wechatApp.appId, appSecret: wechatApp.appSecret }).routes());
+      koa.use(sandboxRouter({ db, issuer: settings.issuer, appId: wechatApp.appId, appSecret: wechatApp.appSecret, webApp }).routes());
     }
     if (!settings.production) koa.use(demoRouter({ issuer: settings.issuer, logger }).routes());
 

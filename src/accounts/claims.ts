@@ -3,6 +3,8 @@ import type { Account, WeChatIdentity } from './types.js';
 export interface AccountClaims {
   sub: string;
   openid?: string;
+  /** The WeChat app `openid` belongs to (an openid means nothing without its app). */
+  wechat_appid?: string;
   unionid?: string;
   nickname: string;
   name: string;
@@ -13,7 +15,8 @@ export interface AccountClaims {
 /**
  * Maps a stored account to the claims relying parties receive. `sub` is our own id, never a
  * WeChat id; `openid` is the person's openid under the Official Account when there is one
- * (the one apps need for WeChat Pay JSAPI), otherwise the first identity's.
+ * (the one apps need for WeChat Pay JSAPI), otherwise the first identity's (the website
+ * app's), with `wechat_appid` naming which.
  */
 export function accountClaims(account: Account, identities: WeChatIdentity[], officialAppId: string): AccountClaims {
   const primary = identities.find((i) => i.appId === officialAppId) ?? identities[0];
@@ -24,7 +27,10 @@ export function accountClaims(account: Account, identities: WeChatIdentity[], of
     name: account.nickname,
     headimgurl: account.avatarUrl,
   };
-  if (primary) claims.openid = primary.openid;
+  if (primary) {
+    claims.openid = primary.openid;
+    claims.wechat_appid = primary.appId;
+  }
   if (unionid) claims.unionid = unionid;
   // `picture` must be a URL (OIDC Core 5.1); WeChat sends an empty headimgurl for no avatar.
   if (account.avatarUrl) claims.picture = securePicture(account.avatarUrl);

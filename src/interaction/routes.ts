@@ -6,7 +6,7 @@ import type { AccountStore } from '../accounts/store.js';
 import type { WeChatApp } from '../wechat/client.js';
 import type { Logger } from '../log.js';
 import { detectBrowser } from '../wechat/user-agent.js';
-import { officialAccountAuthorizeUrl } from '../wechat/authorize-url.js';
+import { officialAccountAuthorizeUrl, qrConnectUrl } from '../wechat/authorize-url.js';
 import { renderMessage } from '../pages/message-page.js';
 import { renderExpired, rememberSigninApp } from '../oidc/expired-page.js';
 import { consentItems } from './consent-items.js';
@@ -20,7 +20,10 @@ export interface InteractionDeps {
   states: StateStore;
   login: WeChatLogin;
   accounts: AccountStore;
+  /** The Official Account: sign-in inside WeChat. */
   wechatApp: WeChatApp;
+  /** The Open Platform website app: QR sign-in on other browsers; undefined → none. */
+  webApp?: WeChatApp;
   openOrigin: string;
   issuer: string;
   logger: Logger;
@@ -70,16 +73,34 @@ export function interactionRouter(deps: InteractionDeps): Router {
     ctx.redirect(redirectTo);
   }
 
+  const callbackFor = (uid: string) => `${deps.issuer}/interaction/${uid}/wechat/callback`;
+
   async function redirectToWeChat(ctx: Context, details: Details): Promise<void> {
     const scope = 'snsapi_userinfo';
     const state = await states.issue({ uid: details.uid, appId: deps.wechatApp.appId, scope });
     ctx.redirect(officialAccountAuthorizeUrl({
-      openOrigin: deps.openOrigin,
-      appId: deps.wechatApp.appId,
-      redirectUri: `${deps.issuer}/interaction/${details.uid}/wechat/callback`,
-      scope,
-      state,
+      openOrigin: deps.openOrigin, appId: deps.wechatApp.appId, redirectUri: callbackFor(details.uid), scope, state,
     }));
+  }
+
+  /** WeChat's QR page for the website app; the same callback finishes it (the state says which app). */
+  async function redirectToQr(ctx: Context, details: Details, webApp: WeChatApp): Promise<void> {
+    const state = await states.issue({ uid: details.uid, appId: webApp.appId, scope: 'snsapi_login' });
+    ctx.redirect(qrConnectUrl({ openOrigin: deps.openOrigin, appId: webApp.appId, redirectUri: callbackFor(details.uid), state }));
+  }
+
+  /**
+   * The sign-in page outside WeChat: a button to the QR sign-in when there is a website app;
+   * otherwise how to open the link in WeChat, and no Official Account link (WeChat refuses to
+   * open one in any other browser, WeChat Work's included).
+   */
+  async function loginPage(ctx: Context, details: Details): Promise<void> {
+    const { uid, params } = details;
+    await ctx.render('login', {
+      app: await clientView(String(params.client_id)),
+      wechatHref: deps.webApp ? `/interaction/${uid}/qr` : undefined,
+      abortHref: `/interaction/${uid}/abort`,
+    });
   }
 
   async function clientView(clientId: string) {
@@ -91,24 +112,19 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const details = await load(ctx);
     if (!details) return;
     const { uid, prompt, params } = details;
-    const client = await clientView(String(params.client_id));
     rememberSigninApp(ctx, uid, String(params.client_id));
 
     if (prompt.name === 'login') {
       // Inside WeChat there is nothing to choose: go straight to WeChat's authorization.
       if (detectBrowser(ctx.get('User-Agent')) === 'wechat') return redirectToWeChat(ctx, details);
-      return ctx.render('login', {
-        app: client,
-        wechatHref: `/interaction/${uid}/wechat`,
-        abortHref: `/interaction/${uid}/abort`,
-      });
+      return loginPage(ctx, details);
     }
     if (prompt.name === 'consent') {
       const accountId = details.session?.accountId;
       const account = accountId ? await deps.accounts.findById(accountId) : undefined;
       const missing = (prompt.details.missingOIDCScope as string[] | undefined) ?? [];
       return ctx.render('consent', {
-        app: client,
+        app: await clientView(String(params.client_id)),
         account,
         items: consentItems(missing.length ? missing : String(params.scope ?? '').split(' ').filter(Boolean)),
         confirmHref: `/interaction/${uid}/confirm`,
@@ -122,7 +138,18 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const details = await load(ctx);
     if (!details) return;
     if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
+    // WeChat Work cannot open an Official Account link: QR sign-in, or the page explaining.
+    if (detectBrowser(ctx.get('User-Agent')) === 'wxwork') {
+      return deps.webApp ? redirectToQr(ctx, details, deps.webApp) : loginPage(ctx, details);
+    }
     await redirectToWeChat(ctx, details);
+  });
+
+  router.get('/interaction/:uid/qr', noStore, async (ctx) => {
+    const details = await load(ctx);
+    if (!details) return;
+    if (details.prompt.name !== 'login' || !deps.webApp) return ctx.redirect(`/interaction/${details.uid}`);
+    await redirectToQr(ctx, details, deps.webApp);
   });
 
   router.get('/interaction/:uid/wechat/callback', noStore, async (ctx) => {
@@ -148,7 +175,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
     }
 
     try {
-      const outcome = await login.complete(deps.wechatApp, code);
+      // The state was issued for one app: its code is exchanged with that app's credentials.
+      const app = deps.webApp && spent.appId === deps.webApp.appId ? deps.webApp : deps.wechatApp;
+      const outcome = await login.complete(app, code);
       if (outcome.kind === 'snapshot') {
         logger.info({ event: 'signin', outcome: 'snapshot', uid }, 'snapshot user; nothing registered');
         counted('snapshot');

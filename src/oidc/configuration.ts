@@ -53,7 +53,7 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     },
     scopes: ['openid', 'profile', 'offline_access'],
     claims: {
-      openid: ['sub', 'openid', 'unionid'],
+      openid: ['sub', 'openid', 'wechat_appid', 'unionid'],
       profile: ['name', 'nickname', 'picture', 'headimgurl'],
     },
     // Put the scope's claims in the ID token itself, code flow included: apps want the

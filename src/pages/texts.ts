@@ -12,7 +12,10 @@ export interface PageTexts {
   sandboxBanner: string;
   footer: string;
   home: { title: string; heading: string; lead: string; steps: string[]; tryDemo: string; forDevelopers: string; discovery: string };
-  login: { title: string; heading: (app: string) => string; lead: string; wechat: string; insideWeChat: string; cancel: string };
+  login: {
+    title: string; heading: (app: string) => string; lead: string; wechat: string; qrHint: string; insideWeChat: string;
+    openInWeChat: string; openInWeChatSteps: string[]; cancel: string;
+  };
   consent: {
     title: string; heading: (app: string) => string; signedInAs: string; receives: string; allow: string; deny: string; note: string;
   };
@@ -25,6 +28,7 @@ export interface PageTexts {
   };
   sandbox: {
     title: string; appName: string; asksProfile: string; silent: string; silentHint: string; snapshot: string; newUser: string;
+    webAppName: string; qrAsks: string; qrHint: string;
     createAndAllow: string; existing: string; refuse: string; errorTitle: string; errorHint: string;
   };
 }
@@ -47,7 +51,10 @@ const zh: PageTexts = {
     heading: (app) => `登录 ${app}`,
     lead: '使用你的微信账号登录，无需注册。',
     wechat: '微信登录',
+    qrHint: '点击后用手机微信扫描二维码并确认。',
     insideWeChat: '在微信中打开此页面，可以直接授权登录。',
+    openInWeChat: '请在微信中打开此登录链接。',
+    openInWeChatSteps: ['复制当前页面的链接', '发送到微信（例如“文件传输助手”）', '在微信中点开链接，完成登录'],
     cancel: '取消登录',
   },
   consent: {
@@ -92,6 +99,9 @@ const zh: PageTexts = {
   sandbox: {
     title: '微信授权',
     appName: '沙盒公众号',
+    webAppName: '沙盒网站应用',
+    qrAsks: '请求使用微信扫码登录',
+    qrHint: '真实的微信会在这里显示二维码，由手机微信扫码并确认。请选择由哪位测试用户扫码。',
     asksProfile: '申请获得你的昵称、头像',
     silent: '静默授权（snsapi_base）',
     silentHint: '真实的微信不会显示此页面，只返回 openid。请选择由哪位测试用户登录。',
@@ -123,7 +133,10 @@ const en: PageTexts = {
     heading: (app) => `Sign in to ${app}`,
     lead: 'Use your WeChat account; there is nothing to register.',
     wechat: 'Sign in with WeChat',
+    qrHint: 'Then scan the QR code with WeChat on your phone and confirm.',
     insideWeChat: 'Open this page inside WeChat to sign in directly.',
+    openInWeChat: 'Please open this sign-in link inside WeChat.',
+    openInWeChatSteps: ['Copy the address of this page', 'Send it to yourself in WeChat (for example to “File Transfer”)', 'Tap the link in WeChat to sign in'],
     cancel: 'Cancel',
   },
   consent: {
@@ -168,6 +181,9 @@ const en: PageTexts = {
   sandbox: {
     title: 'WeChat authorization',
     appName: 'Sandbox Official Account',
+    webAppName: 'Sandbox website app',
+    qrAsks: 'would like you to sign in by scanning with WeChat',
+    qrHint: 'Real WeChat shows a QR code here, scanned and confirmed in WeChat on a phone. Pick the test user who scans it.',
     asksProfile: 'would like your nickname and avatar',
     silent: 'silent sign-in (snsapi_base)',
     silentHint: 'Real WeChat shows no page for this scope and only hands over the openid. Pick the test user who is signing in.',

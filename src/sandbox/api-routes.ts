@@ -4,7 +4,13 @@ import type { Context } from 'koa';
 import { ACCESS_TOKEN_TTL_S, type Lookup, type SandboxGrants, type SandboxSubject } from './grants.js';
 import { SNAPSHOT_AVATAR_ID, avatarUrlFor, type SandboxUsers } from './users.js';
 
-export interface ApiDeps { users: SandboxUsers; grants: SandboxGrants; issuer: string; appId: string; appSecret: string }
+export interface ApiDeps {
+  users: SandboxUsers;
+  grants: SandboxGrants;
+  issuer: string;
+  /** Each app the sandbox knows (the Official Account, the website app) by id: its secret. */
+  secrets: ReadonlyMap<string, string>;
+}
 
 // WeChat's own wording, so logs from the sandbox read like logs from WeChat.
 const ERRMSG: Record<number, string> = {
@@ -62,8 +68,9 @@ function tokenAnswer(subject: SandboxSubject, accessToken: string, refreshToken:
     refresh_token: refreshToken,
     openid: subject.openid,
     scope: subject.scope,
-    // unionid only with snsapi_userinfo, is_snapshotuser only when it is 1: as WeChat answers.
-    ...(subject.scope === 'snsapi_userinfo' ? { unionid: subject.unionid } : {}),
+    // unionid only with snsapi_userinfo (or a website app's snsapi_login), is_snapshotuser
+    // only when it is 1: as WeChat answers.
+    ...(subject.scope !== 'snsapi_base' ? { unionid: subject.unionid } : {}),
     ...(subject.snapshot ? { is_snapshotuser: 1 } : {}),
   };
 }
@@ -85,9 +92,10 @@ export function addApiRoutes(router: Router, deps: ApiDeps): void {
     const secret = param(ctx, 'secret');
     const code = param(ctx, 'code');
     if (!appid) return fail(ctx, 41002);
-    if (appid !== deps.appId) return fail(ctx, 40013);
+    const expected = deps.secrets.get(appid);
+    if (expected === undefined) return fail(ctx, 40013);
     if (!secret) return fail(ctx, 41004);
-    if (!sameSecret(secret, deps.appSecret)) return fail(ctx, 40125);
+    if (!sameSecret(secret, expected)) return fail(ctx, 40125);
     if (!code) return fail(ctx, 41008);
     if (param(ctx, 'grant_type') !== 'authorization_code') return fail(ctx, 40002);
     const redeemed = grants.redeemCode(code, appid);
@@ -101,7 +109,7 @@ export function addApiRoutes(router: Router, deps: ApiDeps): void {
     const appid = param(ctx, 'appid');
     const refreshToken = param(ctx, 'refresh_token');
     if (!appid) return fail(ctx, 41002);
-    if (appid !== deps.appId) return fail(ctx, 40013);
+    if (!deps.secrets.has(appid)) return fail(ctx, 40013);
     if (param(ctx, 'grant_type') !== 'refresh_token') return fail(ctx, 40002);
     if (!refreshToken) return fail(ctx, 41003);
     const found = grants.refreshToken(refreshToken, appid);
@@ -120,7 +128,7 @@ export function addApiRoutes(router: Router, deps: ApiDeps): void {
     const found = tokenFor(ctx, grants);
     if (!found.ok) return fail(ctx, found.errcode);
     const { subject } = found;
-    if (subject.scope !== 'snsapi_userinfo') return fail(ctx, 48001);
+    if (subject.scope === 'snsapi_base') return fail(ctx, 48001);
     const user = subject.userId === null ? undefined : await users.find(subject.userId);
     if (!subject.snapshot && !user) return fail(ctx, 40003); // the test user was deleted meanwhile
     answer(ctx, {

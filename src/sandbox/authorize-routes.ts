@@ -11,7 +11,10 @@ export interface AuthorizeDeps {
   users: SandboxUsers;
   grants: SandboxGrants;
   issuer: string;
+  /** The Official Account (connect/oauth2/authorize). */
   appId: string;
+  /** The website app (connect/qrconnect); undefined → the sandbox has no QR sign-in. */
+  webAppId?: string;
   /** The site allowed in redirect_uri (the app's 网页授权域名); the issuer's own by default. */
   callbackOrigin?: string;
 }
@@ -37,13 +40,20 @@ function checkOrder(rawQuery: string): Record<string, string> | undefined {
   return inOrder ? Object.fromEntries(entries) : undefined;
 }
 
+/** The two ways into WeChat's authorization: inside WeChat, and the QR code on a desktop. */
+type Flow = 'official' | 'qr';
+const FLOW_PATHS: Record<Flow, string> = { official: '/sandbox/connect/oauth2/authorize', qr: '/sandbox/connect/qrconnect' };
+
 /** Every check WeChat makes before showing its page; used again on the POST. */
-function checkParams(values: Record<string, unknown>, deps: AuthorizeDeps): Checked {
+function checkParams(values: Record<string, unknown>, deps: AuthorizeDeps, flow: Flow): Checked {
   const get = (key: string): string => (typeof values[key] === 'string' ? values[key] as string : '');
   const refuse = (refusal: Refusal): Checked => ({ ok: false, refusal });
   const [appid, redirectUri, responseType, scope, state] = ORDER.map(get) as [string, string, string, string, string];
   if (!appid) return refuse({ code: 10012, zh: 'appid 不能为空', en: 'appid is missing.' });
-  if (appid !== deps.appId) return refuse({ zh: 'appid 无效', en: `Invalid appid: the sandbox only knows ${deps.appId}.` });
+  const known = flow === 'official' ? deps.appId : deps.webAppId;
+  if (appid !== known) {
+    return refuse({ zh: 'appid 无效', en: known ? `Invalid appid: the sandbox only knows ${known} here.` : 'The sandbox has no website app for QR sign-in.' });
+  }
   if (!redirectUri) return refuse({ code: 10011, zh: 'redirect_uri 不能为空', en: 'redirect_uri is missing.' });
   const allowed = deps.callbackOrigin ?? deps.issuer;
   if (!sameHost(redirectUri, allowed)) {
@@ -51,12 +61,15 @@ function checkParams(values: Record<string, unknown>, deps: AuthorizeDeps): Chec
   }
   if (responseType !== 'code') return refuse({ zh: '参数错误', en: 'response_type must be code.' });
   if (!scope) return refuse({ code: 10010, zh: 'scope 不能为空', en: 'scope is missing.' });
-  if (scope !== 'snsapi_base' && scope !== 'snsapi_userinfo') {
+  if (flow === 'official' && scope !== 'snsapi_base' && scope !== 'snsapi_userinfo') {
     return refuse({ code: 10005, zh: '此公众号并没有这些 scope 的权限', en: 'scope must be snsapi_base or snsapi_userinfo.' });
+  }
+  if (flow === 'qr' && scope !== 'snsapi_login') {
+    return refuse({ code: 10005, zh: 'scope 参数错误或没有 scope 权限', en: 'scope must be snsapi_login for QR sign-in.' });
   }
   if (!state) return refuse({ code: 10013, zh: 'state 不能为空', en: 'state is missing.' });
   if (!/^[A-Za-z0-9]{1,128}$/.test(state)) return refuse({ zh: '参数错误', en: 'state may only hold A-Z, a-z, 0-9, at most 128 characters.' });
-  return { ok: true, params: { appid, redirect_uri: redirectUri, response_type: 'code', scope, state } };
+  return { ok: true, params: { appid, redirect_uri: redirectUri, response_type: 'code', scope: scope as SandboxScope, state } };
 }
 
 // The registered 网页授权域名 is this server's own: the sandbox signs in nobody else's site.
@@ -98,39 +111,46 @@ export function addAuthorizeRoutes(router: Router, deps: AuthorizeDeps): void {
   const { users, grants } = deps;
   const avatarOf = (user: SandboxUser) => avatarUrlFor(deps.issuer, user.id);
 
-  router.get('/sandbox/connect/oauth2/authorize', async (ctx) => {
-    const values = checkOrder(ctx.querystring);
-    if (!values) return refusalPage(ctx, NOT_IN_ORDER);
-    const checked = checkParams(values, deps);
-    if (!checked.ok) return refusalPage(ctx, checked.refusal);
-    const list = await users.list();
-    ctx.set('Cache-Control', 'no-store');
-    await ctx.render('sandbox-authorize', {
-      sandbox: true,
-      params: checked.params,
-      users: list.map((user) => ({ id: user.id, nickname: user.nickname, avatar: avatarOf(user) })),
-      suggestedNickname: randomNickname(),
+  // Inside WeChat: the Official Account's page. On a desktop: the website app's QR code, which
+  // the sandbox stands for with the same choice of test user (as if scanned and confirmed).
+  for (const flow of ['official', 'qr'] as const) {
+    router.get(FLOW_PATHS[flow], async (ctx) => {
+      const values = checkOrder(ctx.querystring);
+      if (!values) return refusalPage(ctx, NOT_IN_ORDER);
+      const checked = checkParams(values, deps, flow);
+      if (!checked.ok) return refusalPage(ctx, checked.refusal);
+      const list = await users.list();
+      ctx.set('Cache-Control', 'no-store');
+      await ctx.render('sandbox-authorize', {
+        sandbox: true,
+        params: checked.params,
+        action: FLOW_PATHS[flow],
+        qr: flow === 'qr',
+        users: list.map((user) => ({ id: user.id, nickname: user.nickname, avatar: avatarOf(user) })),
+        suggestedNickname: randomNickname(),
+      });
     });
-  });
 
-  router.post('/sandbox/connect/oauth2/authorize', bodyParser({ enableTypes: ['form'] }), async (ctx) => {
-    const body = (ctx.request.body ?? {}) as Record<string, unknown>;
-    const checked = checkParams(body, deps);
-    if (!checked.ok) return refusalPage(ctx, checked.refusal);
-    const { params } = checked;
-    ctx.set('Cache-Control', 'no-store');
-    // Refused: WeChat's Official Account flow comes back with the state and no code.
-    if (body.action === 'refuse') return ctx.redirect(withQuery(params.redirect_uri, `state=${params.state}`));
+    router.post(FLOW_PATHS[flow], bodyParser({ enableTypes: ['form'] }), async (ctx) => {
+      const body = (ctx.request.body ?? {}) as Record<string, unknown>;
+      const checked = checkParams(body, deps, flow);
+      if (!checked.ok) return refusalPage(ctx, checked.refusal);
+      const { params } = checked;
+      ctx.set('Cache-Control', 'no-store');
+      // Refused: back with the state and no code (the website app's page may not come back at
+      // all; the provider treats a code-less callback as the refusal either way).
+      if (body.action === 'refuse') return ctx.redirect(withQuery(params.redirect_uri, `state=${params.state}`));
 
-    let user: SandboxUser | undefined;
-    if (body.action === 'create') user = await users.create(typeof body.nickname === 'string' ? body.nickname : '');
-    else if (typeof body.user === 'string') user = await users.find(body.user);
-    if (!user) return refusalPage(ctx, { zh: '测试用户不存在', en: 'No such sandbox user: pick one from the list or create one.' });
+      let user: SandboxUser | undefined;
+      if (body.action === 'create') user = await users.create(typeof body.nickname === 'string' ? body.nickname : '');
+      else if (typeof body.user === 'string') user = await users.find(body.user);
+      if (!user) return refusalPage(ctx, { zh: '测试用户不存在', en: 'No such sandbox user: pick one from the list or create one.' });
 
-    const subject = grantSubject({ appId: params.appid, scope: params.scope, user, snapshot: body.snapshot === '1' });
-    const code = grants.issueCode(subject);
-    ctx.redirect(withQuery(params.redirect_uri, `code=${code}&state=${params.state}`));
-  });
+      const subject = grantSubject({ appId: params.appid, scope: params.scope, user, snapshot: body.snapshot === '1' });
+      const code = grants.issueCode(subject);
+      ctx.redirect(withQuery(params.redirect_uri, `code=${code}&state=${params.state}`));
+    });
+  }
 
   router.get('/sandbox/avatar/:id/:size', async (ctx) => {
     const px = AVATAR_PX[ctx.params.size ?? ''];

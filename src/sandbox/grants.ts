@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-export type SandboxScope = 'snsapi_base' | 'snsapi_userinfo';
+/** The Official Account's two scopes, and the website app's QR login. */
+export type SandboxScope = 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login';
 
 /** Who a code or token speaks for, fixed when the person taps "allow". */
 export interface SandboxSubject {

@@ -11,6 +11,8 @@ export interface SandboxDeps {
   issuer: string;
   appId: string;
   appSecret: string;
+  /** The website app for QR sign-in (open.weixin.qq.com/connect/qrconnect); none → no QR. */
+  webApp?: { appId: string; appSecret: string };
   /** The site WeChat may send people back to (the 网页授权域名): `issuer`'s unless the sandbox
    * stands alone for another server, as in the benchmark. */
   callbackOrigin?: string;
@@ -20,7 +22,8 @@ export interface SandboxDeps {
 
 /**
  * A WeChat look-alike for development, demos and tests: the browser half
- * (open.weixin.qq.com/connect/oauth2/authorize) and the API half (api.weixin.qq.com/sns/…),
+ * (open.weixin.qq.com/connect/oauth2/authorize, and /connect/qrconnect for a website app) and
+ * the API half (api.weixin.qq.com/sns/…),
  * both under /sandbox. It is as strict as WeChat, so that what works here works there.
  */
 export function sandboxRouter(deps: SandboxDeps): Router {
@@ -30,9 +33,11 @@ export function sandboxRouter(deps: SandboxDeps): Router {
     grants: deps.grants ?? new SandboxGrants(),
     issuer: deps.issuer.replace(/\/+$/, ''),
     appId: deps.appId,
+    webAppId: deps.webApp?.appId,
     callbackOrigin: deps.callbackOrigin,
   };
   addAuthorizeRoutes(router, shared);
-  addApiRoutes(router, { ...shared, appSecret: deps.appSecret });
+  const secrets = new Map([[deps.appId, deps.appSecret], ...(deps.webApp ? [[deps.webApp.appId, deps.webApp.appSecret] as const] : [])]);
+  addApiRoutes(router, { users: shared.users, grants: shared.grants, issuer: shared.issuer, secrets });
   return router;
 }

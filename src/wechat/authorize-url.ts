@@ -1,5 +1,7 @@
 export type WeChatScope = 'snsapi_base' | 'snsapi_userinfo';
 
+const STATE = /^[A-Za-z0-9]{1,128}$/;
+
 /**
  * WeChat opens its authorize page only for a link whose five parameters come in exactly this
  * order and that ends in `#wechat_redirect` (wechat.md, "The authorize URL"): the string is
@@ -12,13 +14,30 @@ export function officialAccountAuthorizeUrl(input: {
   scope: WeChatScope;
   state: string;
 }): string {
-  if (!/^[A-Za-z0-9]{1,128}$/.test(input.state)) throw new Error('WeChat state must be 1-128 characters of [A-Za-z0-9]');
+  if (!STATE.test(input.state)) throw new Error('WeChat state must be 1-128 characters of [A-Za-z0-9]');
   return (
     `${input.openOrigin}/connect/oauth2/authorize` +
     `?appid=${encodeURIComponent(input.appId)}` +
     `&redirect_uri=${encodeURIComponent(input.redirectUri)}` +
     `&response_type=code` +
     `&scope=${input.scope}` +
+    `&state=${input.state}` +
+    `#wechat_redirect`
+  );
+}
+
+/**
+ * The website app's QR sign-in page, for browsers outside WeChat: the same five parameters in
+ * the same order, with `snsapi_login` (wechat.md, "The authorize URL").
+ */
+export function qrConnectUrl(input: { openOrigin: string; appId: string; redirectUri: string; state: string }): string {
+  if (!STATE.test(input.state)) throw new Error('WeChat state must be 1-128 characters of [A-Za-z0-9]');
+  return (
+    `${input.openOrigin}/connect/qrconnect` +
+    `?appid=${encodeURIComponent(input.appId)}` +
+    `&redirect_uri=${encodeURIComponent(input.redirectUri)}` +
+    `&response_type=code` +
+    `&scope=snsapi_login` +
     `&state=${input.state}` +
     `#wechat_redirect`
   );

@@ -35,7 +35,7 @@ describe('language', () => {
 
     // The choice holds for the rest of the sign-in, the sandbox's WeChat page included.
     await page.getByRole('link', { name: 'Sign in with WeChat' }).click();
-    await page.waitForURL(/\/sandbox\/connect\/oauth2\/authorize\?/);
+    await page.waitForURL(/\/sandbox\/connect\/qrconnect\?/);
     expect(await page.getByRole('button', { name: 'Create and allow' }).count()).toBe(1);
 
     await page.goto(`${t.op.issuer}/demo`);
@@ -177,7 +177,7 @@ describe('a 360 px phone', () => {
     }
     // /demo/login ended on the sign-in page; next is the sandbox's WeChat page.
     await page.getByRole('link', { name: '微信登录' }).click();
-    await page.waitForURL(/\/sandbox\/connect\/oauth2\/authorize\?/);
+    await page.waitForURL(/\/sandbox\/connect\/qrconnect\?/);
     expect(await fitsWidth(page)).toBe(true);
   });
 });

@@ -32,8 +32,8 @@ describe('signing in to the demo app on a desktop browser', () => {
     await screenshot(page, 'sign-in');
 
     await wechatButton.click();
-    await page.waitForURL(/\/sandbox\/connect\/oauth2\/authorize\?/);
-    expect(await page.locator('h1').textContent()).toContain('申请获得你的昵称、头像');
+    await page.waitForURL(/\/sandbox\/connect\/qrconnect\?/);
+    expect(await page.locator('h1').textContent()).toContain('请求使用微信扫码登录');
     await screenshot(page, 'sandbox-wechat');
 
     await allowAsNewUser(page, TRICKY_NICKNAME);
@@ -108,7 +108,7 @@ describe('consent and refusal', () => {
     const page = await t.open();
     await page.goto(`${t.op.issuer}/demo/login`);
     await page.getByRole('link', { name: '微信登录' }).click();
-    await page.waitForURL(/\/sandbox\/connect\/oauth2\/authorize\?/);
+    await page.waitForURL(/\/sandbox\/connect\/qrconnect\?/);
     await page.getByRole('button', { name: '拒绝', exact: true }).click();
     await page.waitForURL(`${t.op.issuer}/demo?error=access_denied`);
     expect(pathOf(page)).toBe('/demo?error=access_denied');

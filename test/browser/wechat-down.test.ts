@@ -21,7 +21,7 @@ describe('when WeChat does not answer', () => {
     await page.getByRole('link', { name: '重新登录' }).click();
     await page.waitForURL(/\/interaction\/[\w-]+$/);
     await page.getByRole('link', { name: '微信登录' }).click();
-    await page.waitForURL(/\/sandbox\/connect\/oauth2\/authorize\?/);
+    await page.waitForURL(/\/sandbox\/connect\/qrconnect\?/);
     expect(await page.getByRole('button', { name: '新建并允许' }).count()).toBe(1);
   });
 });

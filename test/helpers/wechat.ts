@@ -25,14 +25,17 @@ export function newWeChatUser(overrides: Partial<FakeWeChatUser> = {}): FakeWeCh
 // WeChat answers JSON labelled text/plain (wechat.md): the fakes do too.
 const TEXT = { 'Content-Type': 'text/plain' };
 
-/** WeChat's code exchange for `code`, answered once, as WeChat documents it. */
-export function wechatExchange(code: string, user: FakeWeChatUser, extra: Record<string, unknown> = {}) {
+/** WeChat's code exchange for `code`, answered once, as WeChat documents it. `app`: whose
+ * credentials the provider must send (the Official Account's unless said otherwise). */
+export function wechatExchange(code: string, user: FakeWeChatUser, extra: Record<string, unknown> = {},
+  app: { appId: string; appSecret: string } = TEST_APP) {
   return nock(WECHAT_API)
     .get('/sns/oauth2/access_token')
-    .query({ appid: TEST_APP.appId, secret: TEST_APP.appSecret, code, grant_type: 'authorization_code' })
+    .query({ appid: app.appId, secret: app.appSecret, code, grant_type: 'authorization_code' })
     .reply(200, JSON.stringify({
       access_token: `at-${code}`, expires_in: 7200, refresh_token: `rt-${code}`,
-      openid: user.openid, scope: 'snsapi_userinfo', ...(user.unionid ? { unionid: user.unionid } : {}), ...extra,
+      openid: user.openid, scope: app === TEST_APP ? 'snsapi_userinfo' : 'snsapi_login',
+      ...(user.unionid ? { unionid: user.unionid } : {}), ...extra,
     }), TEXT);
 }
 

@@ -1,0 +1,136 @@
+import { describe, expect, it } from '@jest/globals';
+import { Browser, WECHAT_UA } from './helpers/browser.js';
+import { TEST_APP } from './helpers/provider.js';
+import { useProvider } from './helpers/setup.js';
+import { openLoginPage, parseWeChatRedirect, returnFromWeChat, signIn, throughConsent } from './helpers/sign-in.js';
+import type { RelyingParty } from './helpers/relying-party.js';
+import { newWeChatUser, wechatAuth, wechatExchange, wechatNewUser, wechatUserinfo, type FakeWeChatUser } from './helpers/wechat.js';
+
+// An Open Platform website app (网站应用), for QR sign-in on desktops.
+const WEB_APP = { appId: 'wxweb0123456789ab', appSecret: 'website-app-secret-0a1b2c3d4e5f' };
+const WXWORK_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) wxwork/4.1.20 MicroMessenger/7.0.1 Chrome/116.0 Safari/537.36';
+const QR_LINK = /^https:\/\/open\.weixin\.qq\.com\/connect\/qrconnect\?appid=wxweb0123456789ab&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Finteraction%2F[\w-]+%2Fwechat%2Fcallback&response_type=code&scope=snsapi_login&state=[A-Za-z0-9]{32}#wechat_redirect$/;
+
+/** A desktop sign-in through the QR code, up to the page after WeChat's callback. */
+async function throughQr(browser: Browser, issuer: string, rp: RelyingParty, code: string | undefined, scope?: string) {
+  const { url, checks } = await rp.start(scope);
+  const { page, uid } = await openLoginPage(browser, issuer, url);
+  expect(page.body).toContain(`href="/interaction/${uid}/qr"`);
+  const qr = await browser.get(`${issuer}/interaction/${uid}/qr`);
+  expect(qr.status).toBe(302);
+  expect(qr.location).toMatch(QR_LINK);
+  const after = await returnFromWeChat(browser, issuer, parseWeChatRedirect(qr.location), code);
+  return { after, checks };
+}
+
+async function qrSignIn(issuer: string, rp: RelyingParty, code: string) {
+  const browser = new Browser();
+  const { after, checks } = await throughQr(browser, issuer, rp, code);
+  const page = await throughConsent(browser, issuer, after);
+  expect(page.location?.startsWith(rp.redirectUri)).toBe(true);
+  return (await rp.finish(page.location!, checks)).claims()!;
+}
+
+/** What a first QR sign-in asks WeChat: the exchange with the website app's credentials. */
+function wechatQrUser(code: string, user: FakeWeChatUser) {
+  return [wechatExchange(code, user, {}, WEB_APP), wechatAuth(user), wechatUserinfo(user)];
+}
+
+describe('with a website app: QR sign-in outside WeChat', () => {
+  const t = useProvider({ WECHAT_WEB_APP_ID: WEB_APP.appId, WECHAT_WEB_APP_SECRET: WEB_APP.appSecret });
+
+  it("offers a desktop browser WeChat's QR page and registers the person with the website app's credentials", async () => {
+    const user = newWeChatUser();
+    const calls = wechatQrUser('qr-new-1', user);
+    const claims = await qrSignIn(t.op.issuer, t.rp, 'qr-new-1');
+
+    calls.forEach((call) => expect(call.isDone()).toBe(true));
+    expect(claims).toMatchObject({ openid: user.openid, wechat_appid: WEB_APP.appId, unionid: user.unionid, nickname: user.nickname });
+    expect(await t.op.idp.accounts.findByIdentity(WEB_APP.appId, user.openid)).toMatchObject({ id: claims.sub });
+  });
+
+  it('lands on the same account and sub as the Official Account sign-in of the same person, in either order', async () => {
+    const unionid = `uBoth${Date.now()}`;
+    const inWeChat = newWeChatUser({ unionid });
+    const onDesktop = newWeChatUser({ unionid, nickname: inWeChat.nickname });
+    wechatNewUser('both-oa-1', inWeChat);
+    const first = await signIn(new Browser(), t.op.issuer, t.rp, 'both-oa-1');
+    const accountsBefore = await t.op.idp.accounts.count();
+
+    wechatQrUser('both-qr-1', onDesktop);
+    const second = await qrSignIn(t.op.issuer, t.rp, 'both-qr-1');
+    expect(second.sub).toBe(first.claims.sub);
+    expect(await t.op.idp.accounts.count()).toBe(accountsBefore);
+    // Apps get the Official Account's openid (the one WeChat Pay JSAPI needs), and its app id.
+    expect(second).toMatchObject({ openid: inWeChat.openid, wechat_appid: TEST_APP.appId, unionid });
+
+    // The other way round: a desktop first, WeChat's browser afterwards.
+    const otherUnionid = `uBack${Date.now()}`;
+    const desktopFirst = newWeChatUser({ unionid: otherUnionid });
+    const phoneLater = newWeChatUser({ unionid: otherUnionid, nickname: desktopFirst.nickname });
+    wechatQrUser('back-qr-1', desktopFirst);
+    const viaQr = await qrSignIn(t.op.issuer, t.rp, 'back-qr-1');
+    expect(viaQr).toMatchObject({ openid: desktopFirst.openid, wechat_appid: WEB_APP.appId });
+    wechatNewUser('back-oa-1', phoneLater);
+    const viaPhone = await signIn(new Browser(), t.op.issuer, t.rp, 'back-oa-1');
+    expect(viaPhone.claims).toMatchObject({ sub: viaQr.sub, openid: phoneLater.openid, wechat_appid: TEST_APP.appId });
+  });
+
+  it('sends WeChat Work to the QR sign-in, never to an Official Account link', async () => {
+    const browser = new Browser(WXWORK_UA);
+    const { url } = await t.rp.start();
+    const { page, uid } = await openLoginPage(browser, t.op.issuer, url);
+    expect(page.status).toBe(200);
+    expect(page.body).not.toContain('/connect/oauth2/authorize');
+    const viaWeChatLink = await browser.get(`${t.op.issuer}/interaction/${uid}/wechat`);
+    expect(viaWeChatLink.location).toMatch(QR_LINK);
+  });
+
+  it('still sends WeChat’s own browser to the Official Account', async () => {
+    const { url } = await t.rp.start();
+    const page = await new Browser(WECHAT_UA).follow(url, t.op.issuer);
+    expect(page.location).toMatch(/^https:\/\/open\.weixin\.qq\.com\/connect\/oauth2\/authorize\?appid=wx1234567890abcdef&/);
+  });
+
+  it('ends a refusal at the QR page in access_denied, with no account', async () => {
+    const browser = new Browser();
+    const accountsBefore = await t.op.idp.accounts.count();
+    const { after } = await throughQr(browser, t.op.issuer, t.rp, undefined);
+    const back = new URL(after.location!);
+    expect(back.href.startsWith(t.rp.redirectUri)).toBe(true);
+    expect(back.searchParams.get('error')).toBe('access_denied');
+    expect(await t.op.idp.accounts.count()).toBe(accountsBefore);
+  });
+
+  it('registers nobody for a snapshot answer in the QR flow', async () => {
+    const user = newWeChatUser();
+    wechatExchange('qr-snap-1', user, { is_snapshotuser: 1 }, WEB_APP);
+    const accountsBefore = await t.op.idp.accounts.count();
+    const { after } = await throughQr(new Browser(), t.op.issuer, t.rp, 'qr-snap-1');
+    expect(after.status).toBe(200);
+    expect(after.body).toContain('使用完整服务');
+    expect(await t.op.idp.accounts.count()).toBe(accountsBefore);
+  });
+});
+
+describe('without a website app', () => {
+  const t = useProvider();
+
+  it('tells a desktop browser to open the link in WeChat and offers no link that would fail there', async () => {
+    for (const userAgent of [undefined, WXWORK_UA]) {
+      const browser = new Browser(userAgent);
+      const { url } = await t.rp.start();
+      const { page, uid } = await openLoginPage(browser, t.op.issuer, url);
+      expect(page.status).toBe(200);
+      expect(page.body).toContain('请在微信中打开此登录链接');
+      expect(page.body).not.toContain(`/interaction/${uid}/wechat"`);
+      expect(page.body).not.toContain(`/interaction/${uid}/qr"`);
+      if (userAgent === WXWORK_UA) {
+        const direct = await browser.get(`${t.op.issuer}/interaction/${uid}/wechat`);
+        expect(direct.status).toBe(200);
+        expect(direct.location).toBeUndefined();
+        expect(direct.body).toContain('请在微信中打开此登录链接');
+      }
+    }
+  });
+});
