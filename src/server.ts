@@ -116,7 +116,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(interactionRouter({
       provider: () => live.current,
       states: new StateStore(db),
-      login: new WeChatLogin(wechat, accounts, logger),
+      login: new WeChatLogin(wechat, accounts, logger, db),
       accounts,
       wechatApp,
       webApp,

@@ -76,6 +76,52 @@ describe('with a website app: QR sign-in outside WeChat', () => {
     expect(viaPhone.claims).toMatchObject({ sub: viaQr.sub, openid: phoneLater.openid, wechat_appid: TEST_APP.appId });
   });
 
+  it('attaches a unionid that appears later to the account first seen without one', async () => {
+    const withoutUnionid = newWeChatUser({ unionid: undefined });
+    wechatNewUser('late-1', withoutUnionid);
+    const first = await signIn(new Browser(), t.op.issuer, t.rp, 'late-1');
+    expect(first.claims.unionid).toBeUndefined();
+
+    const withUnionid = { ...withoutUnionid, unionid: `uLate${Date.now()}` };
+    wechatExchange('late-2', withoutUnionid);
+    wechatUserinfo(withUnionid);
+    const second = await signIn(new Browser(), t.op.issuer, t.rp, 'late-2');
+    expect(second.claims).toMatchObject({ sub: first.claims.sub, unionid: withUnionid.unionid });
+
+    // The website app's first sign-in of that person now finds the account by unionid.
+    const onDesktop = newWeChatUser({ unionid: withUnionid.unionid, nickname: withUnionid.nickname });
+    wechatQrUser('late-qr-1', onDesktop);
+    expect((await qrSignIn(t.op.issuer, t.rp, 'late-qr-1')).sub).toBe(first.claims.sub);
+  });
+
+  it('merges two accounts that turn out to share a unionid into the older one, identities and all', async () => {
+    const unionid = `uMerge${Date.now()}`;
+    // Inside WeChat first, without a unionid yet: account A.
+    const inWeChat = newWeChatUser({ unionid: undefined });
+    wechatNewUser('merge-oa-1', inWeChat);
+    const older = await signIn(new Browser(), t.op.issuer, t.rp, 'merge-oa-1');
+    // On a desktop, with the unionid: nothing ties it to A yet, so account B.
+    const onDesktop = newWeChatUser({ unionid });
+    wechatQrUser('merge-qr-1', onDesktop);
+    const newer = await qrSignIn(t.op.issuer, t.rp, 'merge-qr-1');
+    expect(newer.sub).not.toBe(older.claims.sub);
+    const accountsBefore = await t.op.idp.accounts.count();
+
+    // Back inside WeChat, WeChat now gives A's identity the unionid: A and B are one person.
+    wechatExchange('merge-oa-2', inWeChat);
+    wechatUserinfo({ ...inWeChat, unionid });
+    const merged = await signIn(new Browser(), t.op.issuer, t.rp, 'merge-oa-2');
+    expect(merged.claims).toMatchObject({ sub: older.claims.sub, openid: inWeChat.openid, unionid });
+    expect(await t.op.idp.accounts.count()).toBe(accountsBefore - 1);
+    expect(await t.op.idp.accounts.findById(newer.sub)).toBeUndefined();
+    expect(await t.op.idp.accounts.findByIdentity(WEB_APP.appId, onDesktop.openid)).toMatchObject({ id: older.claims.sub });
+
+    // The desktop sign-in now lands on A as well.
+    wechatExchange('merge-qr-2', onDesktop, {}, WEB_APP);
+    wechatUserinfo(onDesktop);
+    expect((await qrSignIn(t.op.issuer, t.rp, 'merge-qr-2')).sub).toBe(older.claims.sub);
+  });
+
   it('sends WeChat Work to the QR sign-in, never to an Official Account link', async () => {
     const browser = new Browser(WXWORK_UA);
     const { url } = await t.rp.start();

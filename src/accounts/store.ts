@@ -131,20 +131,24 @@ export class AccountStore {
     }
   }
 
-  /** Keeps the stored nickname, avatar and unionid in step with what WeChat just said. */
-  async updateProfile(accountId: string, profile: WeChatProfile): Promise<void> {
+  /**
+   * Keeps the stored nickname, avatar and unionid in step with what WeChat just said. Returns
+   * true when this identity had no unionid before and now has one (it may tie the account to
+   * another: see merge.ts).
+   */
+  async updateProfile(accountId: string, profile: WeChatProfile): Promise<boolean> {
     const now = Date.now();
-    await this.db.transaction(async (trx) => {
+    return this.db.transaction(async (trx) => {
       await trx('accounts')
         .where({ id: accountId })
         .andWhere((q) => q.whereNot('nickname', profile.nickname).orWhereNot('avatar_url', profile.headimgurl))
         .update({ nickname: profile.nickname, avatar_url: profile.headimgurl, updated_at: now });
-      if (profile.unionid) {
-        await trx('wechat_identities')
-          .where({ app_id: profile.appId, openid: profile.openid })
-          .whereNull('unionid')
-          .update({ unionid: profile.unionid, updated_at: now });
-      }
+      if (!profile.unionid) return false;
+      const attached = await trx('wechat_identities')
+        .where({ app_id: profile.appId, openid: profile.openid })
+        .whereNull('unionid')
+        .update({ unionid: profile.unionid, updated_at: now });
+      return attached > 0;
     });
   }
 

@@ -1,7 +1,9 @@
+import type { Knex } from 'knex';
 import type { AccountStore } from '../accounts/store.js';
 import type { Account, WeChatProfile } from '../accounts/types.js';
 import type { WeChatApp, WeChatClient, WeChatOAuthToken } from '../wechat/client.js';
 import type { Logger } from '../log.js';
+import { mergeAccountsSharingUnionid } from '../accounts/merge.js';
 
 export type LoginOutcome =
   | { kind: 'signed_in'; account: Account; registered: boolean }
@@ -18,6 +20,7 @@ export class WeChatLogin {
     private readonly wechat: WeChatClient,
     private readonly accounts: AccountStore,
     private readonly logger: Logger,
+    private readonly db: Knex,
   ) {}
 
   async complete(app: WeChatApp, code: string): Promise<LoginOutcome> {
@@ -28,30 +31,47 @@ export class WeChatLogin {
     const known = await this.accounts.findByIdentity(app.appId, token.openid);
     if (known) {
       if (known.disabled) return { kind: 'blocked', account: known };
-      await this.refreshProfile(app, token, known);
-      return { kind: 'signed_in', account: known, registered: false };
+      const newUnionid = await this.refreshProfile(app, token, known);
+      const account = newUnionid ? await this.mergedAccount(newUnionid, known) : known;
+      if (account.disabled) return { kind: 'blocked', account };
+      return { kind: 'signed_in', account, registered: false };
     }
 
     const profile = await this.fetchProfile(app, token);
-    const account = await this.accounts.register(profile);
+    const registered = await this.accounts.register(profile);
+    // Two first sign-ins through different apps at once may each have made an account.
+    const account = profile.unionid ? await this.mergedAccount(profile.unionid, registered) : registered;
     if (account.disabled) return { kind: 'blocked', account };
     return { kind: 'signed_in', account, registered: true };
   }
 
-  /** A returning person: a fresh nickname and avatar are welcome but never block the login. */
-  private async refreshProfile(app: WeChatApp, token: WeChatOAuthToken, account: Account): Promise<void> {
+  /** The account that owns `unionid` once any duplicates are merged into the oldest. */
+  private async mergedAccount(unionid: string, account: Account): Promise<Account> {
+    const owner = await mergeAccountsSharingUnionid(this.db, unionid, this.logger);
+    if (!owner || owner === account.id) return account;
+    return (await this.accounts.findById(owner)) ?? account;
+  }
+
+  /**
+   * A returning person: a fresh nickname and avatar are welcome but never block the login.
+   * Returns the unionid when it was just attached to this identity (it was unknown before).
+   */
+  private async refreshProfile(app: WeChatApp, token: WeChatOAuthToken, account: Account): Promise<string | undefined> {
     try {
       const info = await this.wechat.userInfo(token.accessToken, token.openid);
-      await this.accounts.updateProfile(account.id, {
+      const unionid = info.unionid ?? token.unionid;
+      const attached = await this.accounts.updateProfile(account.id, {
         appId: app.appId,
         openid: token.openid,
-        unionid: info.unionid ?? token.unionid,
+        unionid,
         nickname: info.nickname,
         headimgurl: info.headimgurl,
       });
+      return attached ? unionid : undefined;
     } catch (error) {
       const { errcode, kind } = error as { errcode?: number; kind?: string };
       this.logger.warn({ event: 'profile_refresh_failed', errcode, kind, accountId: account.id }, 'kept the stored profile');
+      return undefined;
     }
   }
 

@@ -1,0 +1,36 @@
+import type { Knex } from 'knex';
+import { revokeAccount } from '../oidc/adapter.js';
+import type { Logger } from '../log.js';
+
+interface Owner { id: string; created_at: number | string; disabled: boolean | number }
+
+/**
+ * One person, one account: when two accounts turn out to share a unionid (a website-app
+ * sign-in registered before the Official Account identity had its unionid, or two first
+ * sign-ins through different apps at the same moment), they are merged in one transaction.
+ * The rule: the oldest account stays, with its `sub`; the others' identities move to it; the
+ * others' sessions and tokens are revoked and the accounts deleted; if any was blocked, the
+ * one that stays is blocked. Returns the id of the account that owns the unionid afterwards.
+ */
+export async function mergeAccountsSharingUnionid(db: Knex, unionid: string, logger: Logger): Promise<string | undefined> {
+  const result = await db.transaction(async (trx) => {
+    const owners: Owner[] = await trx('accounts')
+      .distinct('accounts.id', 'accounts.created_at', 'accounts.disabled')
+      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
+      .where('wechat_identities.unionid', unionid)
+      .orderBy([{ column: 'accounts.created_at' }, { column: 'accounts.id' }]);
+    const [kept, ...others] = owners;
+    if (!kept || others.length === 0) return { kept: kept?.id, merged: [] as string[] };
+    const merged = others.map((owner) => owner.id);
+    const now = Date.now();
+    await trx('wechat_identities').whereIn('account_id', merged).update({ account_id: kept.id, updated_at: now });
+    if (others.some((owner) => Boolean(owner.disabled))) await trx('accounts').where({ id: kept.id }).update({ disabled: true, updated_at: now });
+    for (const id of merged) await revokeAccount(trx, id);
+    await trx('accounts').whereIn('id', merged).del();
+    return { kept: kept.id, merged };
+  });
+  if (result.merged.length > 0) {
+    logger.warn({ event: 'accounts_merged', kept: result.kept, merged: result.merged }, 'accounts sharing a unionid merged into the oldest');
+  }
+  return result.kept;
+}
