@@ -121,6 +121,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       wechatApp,
       webApp,
       openOrigin: settings.wechatOpenOrigin,
+      silentLogin: settings.silentLogin,
       issuer: settings.issuer,
       logger,
       onSignin: metrics.signin,

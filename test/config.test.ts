@@ -72,6 +72,14 @@ describe('settings from the environment', () => {
       wechat: { appId: 'wx1', appSecret: 's1' }, wechatWeb: { appId: 'wx2', appSecret: 's2' } });
   });
 
+  it('keeps silent sign-in off unless WECHAT_SILENT_LOGIN turns it on, and refuses other values by name', async () => {
+    expect(readSettings({}).silentLogin).toBe(false);
+    expect(readSettings({ WECHAT_SILENT_LOGIN: 'TRUE' }).silentLogin).toBe(true);
+    expect(readSettings({ WECHAT_SILENT_LOGIN: '0' }).silentLogin).toBe(false);
+    expect((await configError(() => readSettings({ WECHAT_SILENT_LOGIN: 'yes' }))).message)
+      .toMatch(/^WECHAT_SILENT_LOGIN: must be 1, true, 0 or false/);
+  });
+
   it.each(['abc', '0', '65536', '3000.5'])('refuses PORT=%s naming PORT', async (port) => {
     expect((await configError(() => readSettings({ PORT: port }))).message).toMatch(/^PORT: /);
   });

@@ -23,6 +23,8 @@ export interface Settings {
   /** True when no COOKIE_KEYS were given and a throw-away key was made (sessions die on restart). */
   cookieKeysGenerated: boolean;
   trustProxy: boolean;
+  /** Inside WeChat, try `snsapi_base` first: known people sign in without WeChat's prompt. */
+  silentLogin: boolean;
   logLevel: LogLevel;
 }
 
@@ -54,6 +56,11 @@ const baseUrl = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/** An on/off setting. */
+const flag = z.string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(['1', 'true', '0', 'false'], 'must be 1, true, 0 or false'));
+
 const EnvSchema = z.object({
   NODE_ENV: optional(z.enum(['development', 'production', 'test'])),
   PORT: optional(z.string()
@@ -77,9 +84,8 @@ const EnvSchema = z.object({
     .transform((v) => v.split(',').map((key) => key.trim()))
     .refine((keys) => keys.every(Boolean), 'every comma-separated key must be non-empty')),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
-  TRUST_PROXY: optional(z.string()
-    .transform((v) => v.toLowerCase())
-    .pipe(z.enum(['1', 'true', '0', 'false'], 'must be 1, true, 0 or false'))),
+  TRUST_PROXY: optional(flag),
+  WECHAT_SILENT_LOGIN: optional(flag),
 });
 
 type Env = z.output<typeof EnvSchema>;
@@ -158,6 +164,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     cookieKeys: cookieKeys ?? [],
     cookieKeysGenerated,
     trustProxy: vars.TRUST_PROXY === '1' || vars.TRUST_PROXY === 'true',
+    silentLogin: vars.WECHAT_SILENT_LOGIN === '1' || vars.WECHAT_SILENT_LOGIN === 'true',
     logLevel: vars.LOG_LEVEL ?? 'info',
   };
 }

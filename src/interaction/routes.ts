@@ -6,7 +6,7 @@ import type { AccountStore } from '../accounts/store.js';
 import type { WeChatApp } from '../wechat/client.js';
 import type { Logger } from '../log.js';
 import { detectBrowser } from '../wechat/user-agent.js';
-import { officialAccountAuthorizeUrl, qrConnectUrl } from '../wechat/authorize-url.js';
+import { officialAccountAuthorizeUrl, qrConnectUrl, type WeChatScope } from '../wechat/authorize-url.js';
 import { renderMessage } from '../pages/message-page.js';
 import { renderExpired, rememberSigninApp } from '../oidc/expired-page.js';
 import { consentItems } from './consent-items.js';
@@ -26,6 +26,8 @@ export interface InteractionDeps {
   webApp?: WeChatApp;
   openOrigin: string;
   issuer: string;
+  /** WECHAT_SILENT_LOGIN: inside WeChat, `snsapi_base` first (see completeSilent). */
+  silentLogin?: boolean;
   logger: Logger;
   /** Told the outcome of every WeChat callback, as logged with `event: "signin"` (metrics). */
   onSignin?: (outcome: SigninOutcome) => void;
@@ -75,8 +77,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   const callbackFor = (uid: string) => `${deps.issuer}/interaction/${uid}/wechat/callback`;
 
-  async function redirectToWeChat(ctx: Context, details: Details): Promise<void> {
-    const scope = 'snsapi_userinfo';
+  /** The Official Account's authorization: silent first for the people we may know, when on. */
+  async function redirectToWeChat(ctx: Context, details: Details, scope: WeChatScope = deps.silentLogin ? 'snsapi_base' : 'snsapi_userinfo'): Promise<void> {
     const state = await states.issue({ uid: details.uid, appId: deps.wechatApp.appId, scope });
     ctx.redirect(officialAccountAuthorizeUrl({
       openOrigin: deps.openOrigin, appId: deps.wechatApp.appId, redirectUri: callbackFor(details.uid), scope, state,
@@ -177,7 +179,12 @@ export function interactionRouter(deps: InteractionDeps): Router {
     try {
       // The state was issued for one app: its code is exchanged with that app's credentials.
       const app = deps.webApp && spent.appId === deps.webApp.appId ? deps.webApp : deps.wechatApp;
-      const outcome = await login.complete(app, code);
+      const outcome = spent.scope === 'snsapi_base' ? await login.completeSilent(app, code) : await login.complete(app, code);
+      if (outcome.kind === 'unknown') {
+        // Not known under this app: ask WeChat for the profile (one more redirect, with WeChat's prompt).
+        logger.info({ event: 'signin_silent_unknown', uid }, 'silent sign-in found nobody; asking for the profile');
+        return redirectToWeChat(ctx, details, 'snsapi_userinfo');
+      }
       if (outcome.kind === 'snapshot') {
         logger.info({ event: 'signin', outcome: 'snapshot', uid }, 'snapshot user; nothing registered');
         counted('snapshot');

@@ -10,6 +10,9 @@ export type LoginOutcome =
   | { kind: 'snapshot' }
   | { kind: 'blocked'; account: Account };
 
+/** A silent (`snsapi_base`) sign-in: an outcome, or "not known here, ask for the profile". */
+export type SilentOutcome = LoginOutcome | { kind: 'unknown' };
+
 /**
  * What happens between WeChat's callback and "this is account X" (wechat.md, the
  * snsapi_userinfo steps). WeChat failures surface as WeChatError; nothing is written to the
@@ -43,6 +46,20 @@ export class WeChatLogin {
     const account = profile.unionid ? await this.mergedAccount(profile.unionid, registered) : registered;
     if (account.disabled) return { kind: 'blocked', account };
     return { kind: 'signed_in', account, registered: true };
+  }
+
+  /**
+   * After `snsapi_base` WeChat gives an openid and nothing else (userinfo answers 48001): a
+   * known identity signs in as it is, with no profile refresh; anyone else must go through
+   * `snsapi_userinfo` to be registered.
+   */
+  async completeSilent(app: WeChatApp, code: string): Promise<SilentOutcome> {
+    const token = await this.wechat.exchangeCode(app, code);
+    if (token.isSnapshotUser) return { kind: 'snapshot' };
+    const known = await this.accounts.findByIdentity(app.appId, token.openid);
+    if (!known) return { kind: 'unknown' };
+    if (known.disabled) return { kind: 'blocked', account: known };
+    return { kind: 'signed_in', account: known, registered: false };
   }
 
   /** The account that owns `unionid` once any duplicates are merged into the oldest. */
