@@ -6,6 +6,8 @@ import type { Config } from './config/index.js';
 import { createKnex, migrateLatest } from './db/knex.js';
 import { createLogger, type Logger } from './log.js';
 import { AccountStore } from './accounts/store.js';
+import { AvatarStore, isWeChatAvatarHost } from './accounts/avatars.js';
+import { avatarRouter } from './accounts/avatar-route.js';
 import { currentKeySet } from './oidc/keys.js';
 import { LiveProvider } from './oidc/live-provider.js';
 import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
@@ -38,6 +40,7 @@ export interface IdentityProvider {
   logger: Logger;
   accounts: AccountStore;
   metrics: Metrics;
+  avatars: AvatarStore;
   close(): Promise<void>;
 }
 
@@ -53,6 +56,9 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     await migrateLatest(db);
     const keySet = await currentKeySet(db);
     const accounts = new AccountStore(db);
+    // Avatars are fetched from WeChat's hosts only; the sandbox's come from this server itself.
+    const ownHost = new URL(settings.issuer).hostname;
+    const avatars = new AvatarStore(db, logger, (host) => isWeChatAvatarHost(host) || (settings.sandbox && host === ownHost));
     // Without WeChat credentials (development only; the config refuses it in production)
     // the built-in sandbox plays WeChat.
     const wechatApp: WeChatApp = settings.wechat ?? sandboxApp();
@@ -72,6 +78,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
         signingKeys,
         cookieKeys: settings.cookieKeys,
         officialAppId: wechatApp.appId,
+        issuer: settings.issuer,
       }));
       provider.proxy = settings.trustProxy;
       provider.use(pageState);
@@ -110,13 +117,14 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(staticFiles(['style.css', 'favicon.svg']));
     koa.use(homeRouter({ demo: !settings.production, issuer: settings.issuer }).routes());
     koa.use(languageSwitchRouter().routes());
+    koa.use(avatarRouter(avatars).routes());
     koa.use(messageRouter().routes());
 
     const wechat = new WeChatClient({ apiOrigin: settings.wechatApiOrigin, observer: metrics.wechatAttempt });
     koa.use(interactionRouter({
       provider: () => live.current,
       states: new StateStore(db),
-      login: new WeChatLogin(wechat, accounts, logger, db),
+      login: new WeChatLogin(wechat, accounts, logger, db, avatars),
       accounts,
       wechatApp,
       webApp,
@@ -147,8 +155,10 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       logger,
       accounts,
       metrics,
+      avatars,
       async close() {
         keyWatch.stop();
+        await avatars.settled();
         await db.destroy();
       },
     };

@@ -84,7 +84,7 @@ describe('tokens', () => {
     const info = await oidc.fetchUserInfo(t.rp.config, tokens.access_token, claims.sub);
     expect(info).toMatchObject({
       sub: claims.sub, openid: user.openid, unionid: user.unionid, nickname: user.nickname,
-      name: user.nickname, headimgurl: user.headimgurl,
+      name: user.nickname, headimgurl: user.headimgurl.replace('http://', 'https://'),
     });
   });
 

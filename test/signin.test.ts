@@ -18,7 +18,7 @@ describe('signing in with WeChat', () => {
     expect(claims.unionid).toBe(user.unionid);
     expect(claims.nickname).toBe(user.nickname);
     expect(claims.name).toBe(user.nickname);
-    expect(claims.headimgurl).toBe(user.headimgurl);
+    expect(claims.headimgurl).toBe(user.headimgurl.replace('http://', 'https://'));
     expect(claims.picture).toBe(user.headimgurl.replace('http://', 'https://'));
     expect(claims.sub).not.toBe(user.openid);
     expect(claims.sub).not.toBe(user.unionid);

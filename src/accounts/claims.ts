@@ -1,4 +1,6 @@
 import type { Account, WeChatIdentity } from './types.js';
+import { avatarPath } from './avatar-route.js';
+import { isWeChatAvatarHost } from './avatars.js';
 
 export interface AccountClaims {
   sub: string;
@@ -18,14 +20,14 @@ export interface AccountClaims {
  * (the one apps need for WeChat Pay JSAPI), otherwise the first identity's (the website
  * app's), with `wechat_appid` naming which.
  */
-export function accountClaims(account: Account, identities: WeChatIdentity[], officialAppId: string): AccountClaims {
+export function accountClaims(account: Account, identities: WeChatIdentity[], officialAppId: string, issuer: string): AccountClaims {
   const primary = identities.find((i) => i.appId === officialAppId) ?? identities[0];
   const unionid = identities.find((i) => i.unionid)?.unionid;
   const claims: AccountClaims = {
     sub: account.id,
     nickname: account.nickname,
     name: account.nickname,
-    headimgurl: account.avatarUrl,
+    headimgurl: securePicture(account.avatarUrl),
   };
   if (primary) {
     claims.openid = primary.openid;
@@ -33,7 +35,9 @@ export function accountClaims(account: Account, identities: WeChatIdentity[], of
   }
   if (unionid) claims.unionid = unionid;
   // `picture` must be a URL (OIDC Core 5.1); WeChat sends an empty headimgurl for no avatar.
-  if (account.avatarUrl) claims.picture = securePicture(account.avatarUrl);
+  // Ours once the avatar is stored (WeChat's URLs stop working), WeChat's until then.
+  if (account.avatarEtag) claims.picture = issuer + avatarPath(account.id, account.avatarEtag);
+  else if (account.avatarUrl) claims.picture = securePicture(account.avatarUrl);
   return claims;
 }
 
@@ -43,6 +47,6 @@ export function accountClaims(account: Account, identities: WeChatIdentity[], of
  * development server) may not answer https at all.
  */
 function securePicture(url: string): string {
-  const host = /^http:\/\/([^/:?#]+)/i.exec(url)?.[1]?.toLowerCase();
-  return host && (host === 'qlogo.cn' || host.endsWith('.qlogo.cn')) ? `https://${url.slice('http://'.length)}` : url;
+  const host = /^http:\/\/([^/:?#]+)/i.exec(url)?.[1];
+  return host && isWeChatAvatarHost(host) ? `https://${url.slice('http://'.length)}` : url;
 }

@@ -6,6 +6,7 @@ interface AccountRow {
   id: string;
   nickname: string;
   avatar_url: string;
+  avatar_etag?: string | null;
   disabled: boolean | number;
   created_at: number | string;
   updated_at: number | string;
@@ -22,6 +23,7 @@ const toAccount = (row: AccountRow): Account => ({
   id: row.id,
   nickname: row.nickname,
   avatarUrl: row.avatar_url,
+  ...(row.avatar_etag ? { avatarEtag: row.avatar_etag } : {}),
   disabled: Boolean(row.disabled), // SQLite answers 0/1
   createdAt: Number(row.created_at), // pg answers bigints as strings
   updatedAt: Number(row.updated_at),

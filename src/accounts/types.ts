@@ -2,6 +2,8 @@ export interface Account {
   id: string; // the OIDC `sub`
   nickname: string;
   avatarUrl: string;
+  /** Set once the avatar is stored by us (avatars.ts): `picture` is then our address. */
+  avatarEtag?: string;
   disabled: boolean;
   createdAt: number;
   updatedAt: number;

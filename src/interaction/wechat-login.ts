@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { AccountStore } from '../accounts/store.js';
+import type { AvatarStore } from '../accounts/avatars.js';
 import type { Account, WeChatProfile } from '../accounts/types.js';
 import type { WeChatApp, WeChatClient, WeChatOAuthToken } from '../wechat/client.js';
 import type { Logger } from '../log.js';
@@ -24,6 +25,7 @@ export class WeChatLogin {
     private readonly accounts: AccountStore,
     private readonly logger: Logger,
     private readonly db: Knex,
+    private readonly avatars?: AvatarStore,
   ) {}
 
   async complete(app: WeChatApp, code: string): Promise<LoginOutcome> {
@@ -42,6 +44,7 @@ export class WeChatLogin {
 
     const profile = await this.fetchProfile(app, token);
     const registered = await this.accounts.register(profile);
+    this.avatars?.refreshInBackground(registered.id, profile.headimgurl);
     // Two first sign-ins through different apps at once may each have made an account.
     const account = profile.unionid ? await this.mergedAccount(profile.unionid, registered) : registered;
     if (account.disabled) return { kind: 'blocked', account };
@@ -77,6 +80,8 @@ export class WeChatLogin {
     try {
       const info = await this.wechat.userInfo(token.accessToken, token.openid);
       const unionid = info.unionid ?? token.unionid;
+      // A new avatar URL (or one never stored): keep the image, beside the sign-in.
+      if (info.headimgurl !== account.avatarUrl || !account.avatarEtag) this.avatars?.refreshInBackground(account.id, info.headimgurl);
       const attached = await this.accounts.updateProfile(account.id, {
         appId: app.appId,
         openid: token.openid,

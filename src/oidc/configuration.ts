@@ -13,6 +13,8 @@ export interface ProviderOptions {
   signingKeys: JWK[];
   cookieKeys: string[];
   officialAppId: string;
+  /** Our public address, for the avatar URLs in `picture`. */
+  issuer: string;
 }
 
 // Lifetimes in seconds, every model set on purpose rather than left to library defaults.
@@ -37,7 +39,7 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     clients: options.clients,
     jwks: { keys: options.signingKeys },
     cookies: { keys: options.cookieKeys },
-    findAccount: findAccountFor(options.accounts, options.officialAppId),
+    findAccount: findAccountFor(options.accounts, options.officialAppId, options.issuer),
     loadExistingGrant,
     interactions: {
       url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}`,

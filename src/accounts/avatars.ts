@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import type { Knex } from 'knex';
+import type { Logger } from '../log.js';
+
+/** The largest avatar kept: WeChat's 132×132 JPEGs weigh a few KB. */
+export const AVATAR_MAX_BYTES = 256 * 1024;
+const TIMEOUT_MS = 5000;
+// Raster images only from WeChat; the sandbox draws its avatars as SVG (served with a CSP
+// that forbids scripts, see avatar-route.ts).
+const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/svg+xml']);
+// The last path segment of a WeChat avatar URL is its size; 0 means 640×640 (wechat.md).
+const SIZES = new Set(['0', '46', '64', '96', '132']);
+
+export interface StoredAvatar { contentType: string; bytes: Buffer; etag: string }
+
+/** WeChat's own avatar hosts (thirdwx.qlogo.cn, wx.qlogo.cn). */
+export function isWeChatAvatarHost(host: string): boolean {
+  const lower = host.toLowerCase();
+  return lower === 'qlogo.cn' || lower.endsWith('.qlogo.cn');
+}
+
+/**
+ * The URL to download: the 132×132 size (enough for any avatar slot, a fraction of the 640
+ * one) and https for WeChat's hosts, which answer the same path on https.
+ */
+export function avatarDownloadUrl(source: string): URL | undefined {
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  if (isWeChatAvatarHost(url.hostname)) url.protocol = 'https:';
+  const segments = url.pathname.split('/');
+  if (SIZES.has(segments.at(-1) ?? '')) {
+    segments[segments.length - 1] = '132';
+    url.pathname = segments.join('/');
+  }
+  return url;
+}
+
+class AvatarRefused extends Error {}
+
+/**
+ * Each account's avatar, downloaded once per new WeChat avatar URL and served by us (see
+ * avatar-route.ts). Downloads run beside the sign-in, never in its way: a failure is logged
+ * and the last stored avatar stays.
+ */
+export class AvatarStore {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: Knex,
+    private readonly logger: Logger,
+    /** Where avatars may be fetched from: WeChat's hosts, and the sandbox's own in development. */
+    private readonly allowedHost: (host: string) => boolean = isWeChatAvatarHost,
+    private readonly maxBytes = AVATAR_MAX_BYTES,
+  ) {}
+
+  /** Starts keeping `source` as this account's avatar, unless it is the one already kept. */
+  refreshInBackground(accountId: string, source: string): void {
+    const task = this.refresh(accountId, source).catch((error: unknown) => {
+      this.logger.warn({ event: 'avatar_download_failed', accountId, reason: (error as Error).message }, 'kept the stored avatar');
+    });
+    this.inFlight.add(task);
+    void task.finally(() => this.inFlight.delete(task));
+  }
+
+  /** Resolves once every download started so far has ended (shutdown, tests). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.inFlight]);
+  }
+
+  async refresh(accountId: string, source: string): Promise<void> {
+    if (!source) return; // WeChat sends an empty headimgurl for "no avatar"
+    const stored: { source_url: string } | undefined = await this.db('avatars').first('source_url').where({ account_id: accountId });
+    if (stored?.source_url === source) return;
+    const url = avatarDownloadUrl(source);
+    if (!url || !this.allowedHost(url.hostname)) throw new AvatarRefused('not an avatar address we fetch from');
+    const { contentType, bytes } = await this.download(url);
+    const etag = createHash('sha256').update(bytes).digest('hex');
+    const now = Date.now();
+    await this.db.transaction(async (trx) => {
+      await trx('avatars')
+        .insert({ account_id: accountId, content_type: contentType, bytes, etag, source_url: source, updated_at: now })
+        .onConflict('account_id').merge();
+      await trx('accounts').where({ id: accountId }).update({ avatar_etag: etag });
+    });
+  }
+
+  async find(accountId: string): Promise<StoredAvatar | undefined> {
+    const row: { content_type: string; bytes: Buffer | Uint8Array; etag: string } | undefined = await this.db('avatars')
+      .first('content_type', 'bytes', 'etag').where({ account_id: accountId });
+    return row && { contentType: row.content_type, bytes: Buffer.from(row.bytes), etag: row.etag };
+  }
+
+  /**
+   * The image, if it is one and small enough; the body is read only up to the limit. Node's
+   * fetch rather than got: a plain GET of bytes needs none of got's machinery, and a stream
+   * reader makes the size limit exact.
+   */
+  private async download(url: URL): Promise<{ contentType: string; bytes: Buffer }> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    try {
+      let response: Response;
+      try {
+        response = await fetch(url, { redirect: 'manual', signal: controller.signal });
+      } catch (error) {
+        throw new AvatarRefused(`download failed (${(error as Error).name})`);
+      }
+      if (response.status !== 200) throw new AvatarRefused(`HTTP ${response.status}`);
+      const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (!IMAGE_TYPES.has(contentType)) throw new AvatarRefused(`not an image (${contentType || 'no type'})`);
+      if (Number(response.headers.get('content-length') ?? 0) > this.maxBytes) throw new AvatarRefused('too large');
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      const reader = response.body!.getReader();
+      for (;;) {
+        let part: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          part = await reader.read();
+        } catch (error) {
+          throw new AvatarRefused(`download failed (${(error as Error).name})`);
+        }
+        if (part.done) break;
+        size += part.value.length;
+        if (size > this.maxBytes) throw new AvatarRefused(`too large (over ${this.maxBytes} bytes)`);
+        chunks.push(part.value);
+      }
+      if (size === 0) throw new AvatarRefused('empty answer');
+      return { contentType, bytes: Buffer.concat(chunks) };
+    } finally {
+      clearTimeout(timer);
+      // Stops whatever is still coming (a refused or oversized answer).
+      controller.abort();
+    }
+  }
+}
