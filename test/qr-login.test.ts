@@ -4,7 +4,7 @@ import { TEST_APP } from './helpers/provider.js';
 import { useProvider } from './helpers/setup.js';
 import { openLoginPage, parseWeChatRedirect, returnFromWeChat, signIn, throughConsent } from './helpers/sign-in.js';
 import type { RelyingParty } from './helpers/relying-party.js';
-import { newWeChatUser, wechatAuth, wechatExchange, wechatNewUser, wechatUserinfo, type FakeWeChatUser } from './helpers/wechat.js';
+import { newWeChatUser, wechatAuth, wechatError, wechatExchange, wechatNewUser, wechatUserinfo, type FakeWeChatUser } from './helpers/wechat.js';
 
 // An Open Platform website app (网站应用), for QR sign-in on desktops.
 const WEB_APP = { appId: 'wxweb0123456789ab', appSecret: 'website-app-secret-0a1b2c3d4e5f' };
@@ -145,6 +145,20 @@ describe('with a website app: QR sign-in outside WeChat', () => {
     const back = new URL(after.location!);
     expect(back.href.startsWith(t.rp.redirectUri)).toBe(true);
     expect(back.searchParams.get('error')).toBe('access_denied');
+    expect(await t.op.idp.accounts.count()).toBe(accountsBefore);
+  });
+
+  it("shows WeChat's errors in the QR flow as pages, and registers nobody", async () => {
+    const accountsBefore = await t.op.idp.accounts.count();
+    wechatError('/sns/oauth2/access_token', 40029, 'invalid code');
+    const expired = await throughQr(new Browser(), t.op.issuer, t.rp, 'qr-bad-code');
+    expect(expired.after.status).toBe(400);
+    expect(expired.after.body).toContain('微信授权已失效');
+
+    wechatError('/sns/oauth2/access_token', 40125, 'invalid appsecret');
+    const misconfigured = await throughQr(new Browser(), t.op.issuer, t.rp, 'qr-bad-secret');
+    expect(misconfigured.after.status).toBe(503);
+    expect(misconfigured.after.body).toContain('登录服务配置有误');
     expect(await t.op.idp.accounts.count()).toBe(accountsBefore);
   });
 
