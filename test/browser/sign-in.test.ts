@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
+import { blockAccount } from '../../src/accounts/blocking.js';
 import { WECHAT_PHONE, allowAsNewUser, demoToConsent, fitsWidth, pathOf, screenshot, signInToDemo, useBrowser } from './chromium.js';
 
 // A person signing in to the demo app, clicking through real Chromium: the sandbox plays
@@ -112,5 +113,28 @@ describe('consent and refusal', () => {
     await page.getByRole('button', { name: '拒绝', exact: true }).click();
     await page.waitForURL(`${t.op.issuer}/demo?error=access_denied`);
     expect(pathOf(page)).toBe('/demo?error=access_denied');
+  });
+});
+
+describe('a blocked account', () => {
+  it('is told so on a page whose button takes it back to the app with access_denied', async () => {
+    const first = await t.open();
+    await signInToDemo(first, t.op.issuer, '停用测试');
+    const [newest] = await t.op.idp.accounts.list({ limit: 1 });
+    expect(newest!.account.nickname).toBe('停用测试');
+    expect(await blockAccount(t.op.idp.db, newest!.account.id)).toMatchObject({ found: true });
+
+    const page = await t.open();
+    await page.goto(`${t.op.issuer}/demo/login`);
+    await page.getByRole('link', { name: '微信登录' }).click();
+    await page.getByRole('button', { name: '停用测试' }).click();
+    await page.waitForURL(/\/wechat\/callback\?/);
+    expect(await page.locator('main').getAttribute('data-message')).toBe('account_blocked');
+    expect(await page.locator('h1').textContent()).toBe('账号已停用');
+    await screenshot(page, 'error-blocked');
+
+    await page.getByRole('link', { name: '返回应用' }).click();
+    await page.waitForURL(/\/demo(\?|$)/);
+    expect(await page.locator('main').textContent()).toContain('access_denied');
   });
 });
