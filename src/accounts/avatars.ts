@@ -74,10 +74,11 @@ export class AvatarStore {
 
   async refresh(accountId: string, source: string): Promise<void> {
     if (!source) return; // WeChat sends an empty headimgurl for "no avatar"
-    const stored: { source_url: string } | undefined = await this.db('avatars').first('source_url').where({ account_id: accountId });
-    if (stored?.source_url === source) return;
+    // The address is checked before anything is read or fetched: it costs nothing.
     const url = avatarDownloadUrl(source);
     if (!url || !this.allowedHost(url.hostname)) throw new AvatarRefused('not an avatar address we fetch from');
+    const stored: { source_url: string } | undefined = await this.db('avatars').first('source_url').where({ account_id: accountId });
+    if (stored?.source_url === source) return;
     const { contentType, bytes } = await this.download(url);
     const etag = createHash('sha256').update(bytes).digest('hex');
     const now = Date.now();

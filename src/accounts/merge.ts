@@ -13,6 +13,9 @@ interface Owner { id: string; created_at: number | string; disabled: boolean | n
  * one that stays is blocked. Returns the id of the account that owns the unionid afterwards.
  */
 export async function mergeAccountsSharingUnionid(db: Knex, unionid: string, logger: Logger): Promise<string | undefined> {
+  // Nearly always one owner: one plain query settles that, without a transaction.
+  const owners: { account_id: string }[] = await db('wechat_identities').distinct('account_id').where({ unionid }).limit(2);
+  if (owners.length < 2) return owners[0]?.account_id;
   const result = await db.transaction(async (trx) => {
     const owners: Owner[] = await trx('accounts')
       .distinct('accounts.id', 'accounts.created_at', 'accounts.disabled')
