@@ -77,6 +77,18 @@ export class AccountStore {
     return { account: toAccount(first), identities };
   }
 
+  /**
+   * The account behind (app id, openid) and that identity's stored unionid: a returning
+   * sign-in compares both with what WeChat says, and writes only when something changed.
+   */
+  async findForSignIn(appId: string, openid: string): Promise<{ account: Account; identityUnionid: string | undefined } | undefined> {
+    const row: (AccountRow & { identity_unionid: string | null }) | undefined = await this.db('accounts')
+      .first('accounts.*', 'wechat_identities.unionid as identity_unionid')
+      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
+      .where({ 'wechat_identities.app_id': appId, 'wechat_identities.openid': openid });
+    return row && { account: toAccount(row), identityUnionid: row.identity_unionid ?? undefined };
+  }
+
   async findByIdentity(appId: string, openid: string): Promise<Account | undefined> {
     const row: AccountRow | undefined = await this.db('accounts')
       .first('accounts.*')

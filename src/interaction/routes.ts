@@ -69,10 +69,21 @@ export function interactionRouter(deps: InteractionDeps): Router {
     return undefined;
   }
 
-  async function finish(ctx: Context, result: InteractionResults): Promise<void> {
-    const redirectTo = await provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: false });
+  /**
+   * Ends the interaction loaded at the start of this request with `result` and sends the
+   * browser back to oidc-provider. What provider.interactionResult() does, minus reading the
+   * interaction (and its session) from the database a second time.
+   */
+  async function endInteraction(details: Details, result: InteractionResults): Promise<string> {
+    details.result = result;
+    await details.save(details.exp - Math.floor(Date.now() / 1000));
+    return details.returnTo;
+  }
+
+  async function finish(ctx: Context, details: Details, result: InteractionResults): Promise<void> {
+    const returnTo = await endInteraction(details, result);
     ctx.status = 303;
-    ctx.redirect(redirectTo);
+    ctx.redirect(returnTo);
   }
 
   const callbackFor = (uid: string) => `${deps.issuer}/interaction/${uid}/wechat/callback`;
@@ -173,7 +184,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     if (!code) {
       logger.info({ event: 'signin', outcome: 'refused', uid }, 'the person refused at WeChat');
       counted('refused');
-      return finish(ctx, { error: 'access_denied', error_description: 'The person refused the sign-in at WeChat' });
+      return finish(ctx, details, { error: 'access_denied', error_description: 'The person refused the sign-in at WeChat' });
     }
 
     try {
@@ -195,14 +206,13 @@ export function interactionRouter(deps: InteractionDeps): Router {
         counted('blocked');
         // The interaction ends here with access_denied; the page says why, and its button
         // takes the person on to the app, which receives the error.
-        const back = await provider().interactionResult(ctx.req, ctx.res,
-          { error: 'access_denied', error_description: 'This account is blocked' }, { mergeWithLastSubmission: false });
+        const back = await endInteraction(details, { error: 'access_denied', error_description: 'This account is blocked' });
         return renderMessage(ctx, 'account_blocked', { action: { href: back, zh: '返回应用', en: 'Back to the app' } });
       }
       const result = outcome.registered ? 'registered' : 'signed_in';
       logger.info({ event: 'signin', outcome: result, uid, accountId: outcome.account.id }, 'WeChat sign-in');
       counted(result);
-      return finish(ctx, { login: { accountId: outcome.account.id } });
+      return finish(ctx, details, { login: { accountId: outcome.account.id } });
     } catch (error) {
       return handleWeChatFailure(ctx, error, { uid, retry, logger, onSignin: counted });
     }
@@ -227,14 +237,14 @@ export function interactionRouter(deps: InteractionDeps): Router {
     for (const [indicator, list] of Object.entries(resourceScopes ?? {})) grant.addResourceScope(indicator, list.join(' '));
     const grantId = await grant.save();
     logger.info({ event: 'consent', outcome: 'allowed', uid: details.uid, clientId: params.client_id }, 'consent given');
-    await finish(ctx, { consent: { grantId } });
+    await finish(ctx, details, { consent: { grantId } });
   });
 
   router.post('/interaction/:uid/abort', noStore, async (ctx) => {
     const details = await load(ctx);
     if (!details) return;
     logger.info({ event: 'consent', outcome: 'denied', uid: details.uid, clientId: details.params.client_id }, 'the person cancelled');
-    await finish(ctx, { error: 'access_denied', error_description: 'The person denied the request' });
+    await finish(ctx, details, { error: 'access_denied', error_description: 'The person denied the request' });
   });
 
   return router;

@@ -33,10 +33,11 @@ export class WeChatLogin {
     // Snapshot users carry virtual ids: never register or match them.
     if (token.isSnapshotUser) return { kind: 'snapshot' };
 
-    const known = await this.accounts.findByIdentity(app.appId, token.openid);
-    if (known) {
+    const found = await this.accounts.findForSignIn(app.appId, token.openid);
+    if (found) {
+      const known = found.account;
       if (known.disabled) return { kind: 'blocked', account: known };
-      const newUnionid = await this.refreshProfile(app, token, known);
+      const newUnionid = await this.refreshProfile(app, token, known, found.identityUnionid);
       const account = newUnionid ? await this.mergedAccount(newUnionid, known) : known;
       if (account.disabled) return { kind: 'blocked', account };
       return { kind: 'signed_in', account, registered: false };
@@ -76,12 +77,15 @@ export class WeChatLogin {
    * A returning person: a fresh nickname and avatar are welcome but never block the login.
    * Returns the unionid when it was just attached to this identity (it was unknown before).
    */
-  private async refreshProfile(app: WeChatApp, token: WeChatOAuthToken, account: Account): Promise<string | undefined> {
+  private async refreshProfile(app: WeChatApp, token: WeChatOAuthToken, account: Account, storedUnionid: string | undefined): Promise<string | undefined> {
     try {
       const info = await this.wechat.userInfo(token.accessToken, token.openid);
       const unionid = info.unionid ?? token.unionid;
       // A new avatar URL (or one never stored): keep the image, beside the sign-in.
       if (info.headimgurl !== account.avatarUrl || !account.avatarEtag) this.avatars?.refreshInBackground(account.id, info.headimgurl);
+      // Most returning people changed nothing: then nothing is written.
+      const unchanged = info.nickname === account.nickname && info.headimgurl === account.avatarUrl && (!unionid || storedUnionid);
+      if (unchanged) return undefined;
       const attached = await this.accounts.updateProfile(account.id, {
         appId: app.appId,
         openid: token.openid,
