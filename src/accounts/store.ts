@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Account, WeChatIdentity, WeChatProfile } from './types.js';
+import { PreparedQuery } from '../db/prepared.js';
 
 interface AccountRow {
   id: string;
@@ -42,8 +43,37 @@ function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
+type JoinedRow = AccountRow & { app_id: string | null; openid: string | null; unionid: string | null };
+
+/** The lookups every sign-in, token and userinfo request makes, compiled once (see PreparedQuery). */
+class Lookups {
+  readonly withIdentities: PreparedQuery<'id'>;
+  readonly forSignIn: PreparedQuery<'app_id' | 'openid'>;
+  readonly byIdentity: PreparedQuery<'app_id' | 'openid'>;
+
+  constructor(db: Knex) {
+    this.withIdentities = new PreparedQuery(db, ['id'], ({ id }) => db('accounts')
+      .select('accounts.*', 'i.app_id', 'i.openid', 'i.unionid')
+      .leftJoin('wechat_identities as i', 'i.account_id', 'accounts.id')
+      .where('accounts.id', id)
+      .orderBy('i.id'));
+    this.forSignIn = new PreparedQuery(db, ['app_id', 'openid'], ({ app_id, openid }) => db('accounts')
+      .first('accounts.*', 'wechat_identities.unionid as identity_unionid')
+      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
+      .where({ 'wechat_identities.app_id': app_id, 'wechat_identities.openid': openid }));
+    this.byIdentity = new PreparedQuery(db, ['app_id', 'openid'], ({ app_id, openid }) => db('accounts')
+      .first('accounts.*')
+      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
+      .where({ 'wechat_identities.app_id': app_id, 'wechat_identities.openid': openid }));
+  }
+}
+
 export class AccountStore {
-  constructor(private readonly db: Knex) {}
+  private readonly lookups: Lookups;
+
+  constructor(private readonly db: Knex) {
+    this.lookups = new Lookups(db);
+  }
 
   async findById(id: string): Promise<Account | undefined> {
     const row: AccountRow | undefined = await this.db('accounts').first().where({ id });
@@ -63,12 +93,7 @@ export class AccountStore {
    * refresh and userinfo request, so one round trip instead of two counts.
    */
   async findWithIdentities(id: string): Promise<{ account: Account; identities: WeChatIdentity[] } | undefined> {
-    const rows: (AccountRow & { app_id: string | null; openid: string | null; unionid: string | null })[] =
-      await this.db('accounts')
-        .select('accounts.*', 'i.app_id', 'i.openid', 'i.unionid')
-        .leftJoin('wechat_identities as i', 'i.account_id', 'accounts.id')
-        .where('accounts.id', id)
-        .orderBy('i.id');
+    const rows = await this.lookups.withIdentities.run<JoinedRow>({ id });
     const [first] = rows;
     if (!first) return undefined;
     const identities = rows
@@ -82,18 +107,12 @@ export class AccountStore {
    * sign-in compares both with what WeChat says, and writes only when something changed.
    */
   async findForSignIn(appId: string, openid: string): Promise<{ account: Account; identityUnionid: string | undefined } | undefined> {
-    const row: (AccountRow & { identity_unionid: string | null }) | undefined = await this.db('accounts')
-      .first('accounts.*', 'wechat_identities.unionid as identity_unionid')
-      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
-      .where({ 'wechat_identities.app_id': appId, 'wechat_identities.openid': openid });
+    const [row] = await this.lookups.forSignIn.run<AccountRow & { identity_unionid: string | null }>({ app_id: appId, openid });
     return row && { account: toAccount(row), identityUnionid: row.identity_unionid ?? undefined };
   }
 
   async findByIdentity(appId: string, openid: string): Promise<Account | undefined> {
-    const row: AccountRow | undefined = await this.db('accounts')
-      .first('accounts.*')
-      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
-      .where({ 'wechat_identities.app_id': appId, 'wechat_identities.openid': openid });
+    const [row] = await this.lookups.byIdentity.run<AccountRow>({ app_id: appId, openid });
     return row && toAccount(row);
   }
 

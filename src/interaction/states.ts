@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
+import { PreparedQuery } from '../db/prepared.js';
 
 const TABLE = 'wechat_states';
 // Longer than a WeChat code lives (5 minutes), shorter than the interaction (30 minutes).
@@ -19,11 +20,21 @@ export interface StateRecord {
  * take the callback, and a state can be spent only once.
  */
 export class StateStore {
-  constructor(private readonly db: Knex) {}
+  private readonly insert: PreparedQuery<'state' | 'uid' | 'app_id' | 'scope' | 'expires_at'>;
+  private readonly spend: PreparedQuery<'state' | 'uid' | 'now'>;
+
+  constructor(private readonly db: Knex) {
+    this.insert = new PreparedQuery(db, ['state', 'uid', 'app_id', 'scope', 'expires_at'], (row) => db(TABLE).insert(row));
+    // Raw SQL: knex drops RETURNING from deletes on SQLite, which supports it since 3.35.
+    this.spend = new PreparedQuery(db, ['state', 'uid', 'now'], ({ state, uid, now }) => db.raw(
+      'delete from ?? where state = ? and uid = ? and expires_at > ? returning app_id, scope',
+      [TABLE, state, uid, now],
+    ));
+  }
 
   async issue(record: StateRecord): Promise<string> {
     const state = randomBytes(16).toString('hex');
-    await this.db(TABLE).insert({
+    await this.insert.run({
       state,
       uid: record.uid,
       app_id: record.appId,
@@ -42,12 +53,7 @@ export class StateStore {
    */
   async consume(state: string, uid: string): Promise<StateRecord | undefined> {
     if (!/^[A-Za-z0-9]{1,128}$/.test(state)) return undefined;
-    // Raw SQL: knex drops RETURNING from deletes on SQLite, which supports it since 3.35.
-    const result: Row[] | { rows: Row[] } = await this.db.raw(
-      'delete from ?? where state = ? and uid = ? and expires_at > ? returning app_id, scope',
-      [TABLE, state, uid, Date.now()],
-    );
-    const [row] = Array.isArray(result) ? result : result.rows;
+    const [row] = await this.spend.run<Row>({ state, uid, now: Date.now() });
     return row ? { uid, appId: row.app_id, scope: row.scope } : undefined;
   }
 
