@@ -8,14 +8,14 @@ import Koa from 'koa';
 import knexFactory from 'knex';
 import { migrationSource } from '../migrations/index.js';
 import { sandboxRouter } from '../src/sandbox/routes.js';
-import { viewsMiddleware } from '../src/pages/views.js';
+import { installViews } from '../src/pages/views.js';
 
 const port = Number(process.env.PORT);
 const db = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true, migrations: { migrationSource } });
 await db.migrate.latest();
 
 const koa = new Koa();
-koa.use(viewsMiddleware({ cache: true }));
+installViews(koa, { cache: true });
 koa.use(sandboxRouter({
   db,
   issuer: `http://127.0.0.1:${port}`,

@@ -16,7 +16,9 @@ import { WeChatClient, type WeChatApp } from './wechat/client.js';
 import { StateStore } from './interaction/states.js';
 import { WeChatLogin } from './interaction/wechat-login.js';
 import { interactionRouter } from './interaction/routes.js';
-import { viewsMiddleware } from './pages/views.js';
+import { installViews } from './pages/views.js';
+import { rememberLanguageChoice } from './pages/language.js';
+import { isProviderPath } from './oidc/routes.js';
 import { staticFiles } from './pages/static.js';
 import { securityHeaders } from './pages/security-headers.js';
 import { languageSwitchRouter } from './pages/language-switch.js';
@@ -65,11 +67,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     // QR sign-in on desktops needs a website app; the sandbox has one of its own.
     const webApp: WeChatApp | undefined = settings.wechatWeb ?? (settings.sandbox ? sandboxWebApp() : undefined);
 
-    const views = viewsMiddleware({ cache: settings.nodeEnv !== 'development' });
-    const pageState: Koa.Middleware = async (ctx, next) => {
-      ctx.state.sandbox = settings.sandbox;
-      await next();
-    };
+    const pages = { cache: settings.nodeEnv !== 'development', sandbox: settings.sandbox };
     const buildProvider = (signingKeys: JWK[]): Provider => {
       const provider = new Provider(settings.issuer, providerConfiguration({
         db,
@@ -81,8 +79,8 @@ export async function createIdentityProvider(config: Config, logger = createLogg
         issuer: settings.issuer,
       }));
       provider.proxy = settings.trustProxy;
-      provider.use(pageState);
-      provider.use(views);
+      installViews(provider, pages);
+      provider.use(rememberLanguageChoice);
       provider.use(async (ctx, next) => {
         await next();
         if (ctx.status === 404 && !ctx.body) await renderMessage(ctx, 'not_found');
@@ -110,10 +108,17 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(metrics.http());
     koa.use(securityHeaders({ https: settings.issuer.startsWith('https:') }));
     koa.use(errorPages(logger));
+    // Protocol requests (tokens, userinfo, discovery, …) are most of the traffic: straight to
+    // oidc-provider, past the routers of our pages.
+    const toProvider = async (ctx: Koa.Context) => {
+      ctx.respond = false;
+      await live.handle(ctx.req, ctx.res);
+    };
+    koa.use((ctx, next) => (isProviderPath(ctx.path) ? toProvider(ctx) : next()));
     koa.use(healthRouter({ db }).routes());
     koa.use(metrics.router().routes());
-    koa.use(pageState);
-    koa.use(views);
+    installViews(koa, pages);
+    koa.use(rememberLanguageChoice);
     koa.use(staticFiles(['style.css', 'favicon.svg']));
     koa.use(homeRouter({ demo: !settings.production, issuer: settings.issuer }).routes());
     koa.use(languageSwitchRouter().routes());
@@ -139,11 +144,8 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     }
     if (!settings.production) koa.use(demoRouter({ issuer: settings.issuer, logger }).routes());
 
-    // Everything else is oidc-provider's: discovery, /auth, /token, /me, /jwks, logout, ….
-    koa.use(async (ctx) => {
-      ctx.respond = false;
-      await live.handle(ctx.req, ctx.res);
-    });
+    // Anything else: oidc-provider answers it (with our "not found" page when it has nothing).
+    koa.use(toProvider);
 
     return {
       koa,

@@ -195,6 +195,15 @@ describe('language', () => {
     // The switch on that page leads back to it without the ?lang=.
     expect(page.body).toContain(`href="/lang/zh-CN?back=${encodeURIComponent('/message/wechat_unavailable')}"`);
   });
+  it('writes each of many pages asked for at once in its own language, with its own message', async () => {
+    const keys = ['wechat_unavailable', 'state_invalid', 'snapshot_user', 'interaction_expired'] as const;
+    const asked = keys.flatMap((key) => (['zh-CN', 'en'] as const).map((lang) => ({ key, lang })));
+    const pages = await Promise.all(asked.map(({ key, lang }) => fetchPage(`${op.issuer}/message/${key}`, { 'accept-language': lang })));
+    pages.forEach((page, i) => {
+      expect(page.body).toContain(`data-message="${asked[i]!.key}"`);
+      expect(page.body).toContain(`<html lang="${asked[i]!.lang}"`);
+    });
+  });
 });
 
 describe('names shown as text', () => {

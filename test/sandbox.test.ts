@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import Koa from 'koa';
 import type { Knex } from 'knex';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
-import { viewsMiddleware } from '../src/pages/views.js';
+import { installViews } from '../src/pages/views.js';
 import { sandboxApp, SANDBOX_APP_ID } from '../src/sandbox/app.js';
 import { SandboxGrants } from '../src/sandbox/grants.js';
 import { sandboxRouter } from '../src/sandbox/routes.js';
@@ -29,7 +29,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const koa = new Koa();
-  koa.use(viewsMiddleware({ cache: true }));
+  installViews(koa, { cache: true });
   koa.use(sandboxRouter({ db, issuer, ...app, grants }).routes());
   server.on('request', koa.callback());
   client = new WeChatClient({ apiOrigin: `${issuer}/sandbox`, maxRetries: 0 });

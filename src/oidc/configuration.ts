@@ -4,6 +4,7 @@ import { knexAdapterFactory } from './adapter.js';
 import { findAccountFor } from './find-account.js';
 import { loadExistingGrant } from './existing-grant.js';
 import { renderError, logoutSource, postLogoutSuccessSource } from './pages.js';
+import { PROVIDER_ROUTES } from './routes.js';
 import type { AccountStore } from '../accounts/store.js';
 
 export interface ProviderOptions {
@@ -41,6 +42,7 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     cookies: { keys: options.cookieKeys },
     findAccount: findAccountFor(options.accounts, options.officialAppId, options.issuer),
     loadExistingGrant,
+    routes: { ...PROVIDER_ROUTES },
     interactions: {
       url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}`,
     },

@@ -43,18 +43,23 @@ export function rememberLanguage(ctx: Context, language: Language): void {
   });
 }
 
-/** The language this request's pages are written in (set by `pageLanguage`). */
+/** The language this request's pages are written in, worked out once per request. */
 export function languageOf(ctx: Context): Language {
   const value = (ctx.state as { lang?: unknown }).lang;
-  return isLanguage(value) ? value : negotiateLanguage(ctx);
+  if (isLanguage(value)) return value;
+  const lang = negotiateLanguage(ctx);
+  ctx.state.lang = lang;
+  return lang;
 }
 
-/** Chooses the language once per request and remembers an explicit `?lang=` choice. */
-export function pageLanguage(): Middleware {
-  return async (ctx, next) => {
-    const language = negotiateLanguage(ctx);
-    if (normalise(ctx.query.lang)) rememberLanguage(ctx, language);
-    ctx.state.lang = language;
-    await next();
-  };
-}
+/**
+ * Remembers an explicit `?lang=` choice in the `lang` cookie. Most requests carry no such
+ * parameter and pass straight on; the language itself is worked out when a page is rendered.
+ */
+export const rememberLanguageChoice: Middleware = async (ctx, next) => {
+  if (ctx.querystring.includes('lang=')) {
+    const asked = normalise(ctx.query.lang);
+    if (asked) rememberLanguage(ctx, asked);
+  }
+  await next();
+};

@@ -1,8 +1,8 @@
 import views from 'koa-views';
-import compose from 'koa-compose';
-import type { Context, Middleware } from 'koa';
+import type Koa from 'koa';
+import type { Context } from 'koa';
 import { viewsDir } from '../paths.js';
-import { languageOf, pageLanguage } from './language.js';
+import { languageOf } from './language.js';
 import { TEXTS } from './texts.js';
 
 declare module 'koa' {
@@ -26,28 +26,37 @@ export function returnPathFor(ctx: Context): string | undefined {
   return url.pathname + url.search;
 }
 
-/** What every template can read besides its own locals (koa-views merges ctx.state in). */
-function pageLocals(): Middleware {
-  return async (ctx, next) => {
-    const lang = languageOf(ctx);
-    ctx.state.t = TEXTS[lang];
-    ctx.state.pick = (text: Bilingual) => (lang === 'en' ? text.en : text.zh);
-    ctx.state.returnTo ??= returnPathFor(ctx);
-    await next();
-  };
+interface PageOptions {
+  /** Compile each template once and keep it (everywhere but development, where an edited
+   * template shows at the next request). */
+  cache: boolean;
+  /** Shows the sandbox banner on every page. */
+  sandbox?: boolean;
 }
 
+type Render = (this: Context, view: string, locals?: Record<string, unknown>) => Promise<void>;
+
 /**
- * `ctx.render(view, locals)` with ejs templates from views/, written in the page language
- * (`lang`, texts `t`, `pick({ zh, en })`). Templates are compiled once and cached except in
- * development, where editing a template shows at the next request.
+ * Gives every context of `app` a `ctx.render(view, locals)` that writes an ejs template from
+ * views/ in the page language (`lang`, texts `t`, `pick({ zh, en })`, `returnTo`, `sandbox`).
+ * It is set once on the app's context prototype, and the language is worked out only when a
+ * page is rendered: the many requests that render nothing (tokens, userinfo, redirects) pay
+ * nothing for pages.
  * Locals are handed to ejs together with its options, so no local may be named like an ejs
  * option (`client`, `cache`, `filename`, `root`, `async`, `escape`, `context`, …).
  */
-export function viewsMiddleware(options: { cache: boolean }): Middleware {
-  return compose([
-    pageLanguage(),
-    pageLocals(),
-    views(viewsDir, { extension: 'ejs', options: { cache: options.cache } }) as unknown as Middleware,
-  ]);
+export function installViews(app: Koa, options: PageOptions): void {
+  // koa-views called without a context hands back a render function, meant for app.context;
+  // but that function keeps the context it renders for in a variable of its own, which two
+  // pages rendered at once would share: take a fresh one (a closure, no I/O) per page.
+  const renderer = views(viewsDir, { extension: 'ejs', options: { cache: options.cache } }) as unknown as () => Render;
+  app.context.render = function renderPage(this: Context, view: string, locals?: Record<string, unknown>) {
+    const render = renderer();
+    const lang = languageOf(this);
+    this.state.t = TEXTS[lang];
+    this.state.pick = (text: Bilingual) => (lang === 'en' ? text.en : text.zh);
+    this.state.returnTo ??= returnPathFor(this);
+    this.state.sandbox = options.sandbox ?? false;
+    return render.call(this, view, locals);
+  };
 }

@@ -1,0 +1,22 @@
+/**
+ * oidc-provider's endpoints in use, spelled out (they are its defaults) so that the front of
+ * the service can hand their requests straight to it, past our own pages and routers.
+ * https://github.com/panva/node-oidc-provider/blob/main/docs/README.md#routes
+ */
+export const PROVIDER_ROUTES = {
+  authorization: '/auth', // and /auth/:uid, where a finished interaction resumes
+  token: '/token',
+  userinfo: '/me',
+  jwks: '/jwks',
+  end_session: '/session/end', // and /session/end/confirm, /session/end/success
+  introspection: '/token/introspection',
+  revocation: '/token/revocation',
+} as const;
+
+const PREFIXES = Object.values(PROVIDER_ROUTES);
+
+/** Whether a request path is one of oidc-provider's (discovery included). */
+export function isProviderPath(path: string): boolean {
+  if (path.startsWith('/.well-known/')) return true;
+  return PREFIXES.some((route) => path === route || (path.startsWith(route) && path.charCodeAt(route.length) === 47 /* / */));
+}
