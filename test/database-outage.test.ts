@@ -7,7 +7,7 @@ import { startProvider, type RunningProvider } from './helpers/provider.js';
 import { testDatabaseUrl } from './helpers/database.js';
 import { relyingParty, type RelyingParty } from './helpers/relying-party.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
-import { WECHAT_API, newWeChatUser, wechatAuth, wechatExchange, wechatNewUser, type FakeWeChatUser } from './helpers/wechat.js';
+import { WECHAT_API, newWeChatUser, wechatExchange, wechatNewUser, type FakeWeChatUser } from './helpers/wechat.js';
 import { openLoginPage, returnFromWeChat, signIn, startWeChat, throughConsent } from './helpers/sign-in.js';
 
 // The database going away in the middle of a sign-in, and coming back. Only a database
@@ -81,7 +81,6 @@ describe('the database going away mid-sign-in', () => {
     // WeChat has answered the code exchange and the profile; the account is being written
     // when the database goes.
     wechatExchange('outage-1', user);
-    wechatAuth(user);
     userinfoThenOutage(user);
     const failed = await returnFromWeChat(browser, op.issuer, redirect, 'outage-1');
     expectTryAgainPage(failed);

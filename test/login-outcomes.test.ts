@@ -3,7 +3,7 @@ import nock from 'nock';
 import { Browser, DESKTOP_UA } from './helpers/browser.js';
 import { startProvider, TEST_APP } from './helpers/provider.js';
 import { relyingParty } from './helpers/relying-party.js';
-import { newWeChatUser, wechatAuth, wechatError, wechatExchange, wechatNewUser, wechatReturningUser, wechatUserinfo } from './helpers/wechat.js';
+import { newWeChatUser, wechatError, wechatExchange, wechatNewUser, wechatReturningUser, wechatUserinfo } from './helpers/wechat.js';
 import { useProvider } from './helpers/setup.js';
 import { openLoginPage, returnFromWeChat, signIn, startWeChat } from './helpers/sign-in.js';
 
@@ -96,16 +96,20 @@ describe('what the person sees when the sign-in does not simply succeed', () => 
     expect(second.claims.nickname).toBe(user.nickname);
   });
 
-  it('refreshes an access token WeChat no longer accepts before reading a new profile', async () => {
+  it('refreshes an access token WeChat calls stale and reads the new profile with the fresh one', async () => {
     const user = newWeChatUser();
     wechatExchange('code-stale', user);
-    wechatAuth(user, false);
+    const stale = nock('https://api.weixin.qq.com')
+      .get('/sns/userinfo')
+      .query((q) => q.access_token === 'at-code-stale')
+      .reply(200, JSON.stringify({ errcode: 42001, errmsg: 'access_token expired' }), { 'Content-Type': 'text/plain' });
     const refresh = nock('https://api.weixin.qq.com')
       .get('/sns/oauth2/refresh_token')
       .query({ appid: TEST_APP.appId, grant_type: 'refresh_token', refresh_token: 'rt-code-stale' })
       .reply(200, JSON.stringify({ access_token: 'fresh', expires_in: 7200, refresh_token: 'rt2', openid: user.openid, scope: 'snsapi_userinfo' }), { 'Content-Type': 'text/plain' });
     wechatUserinfo(user);
     const { claims } = await signIn(new Browser(), t.op.issuer, t.rp, 'code-stale');
+    expect(stale.isDone()).toBe(true);
     expect(refresh.isDone()).toBe(true);
     expect(claims.openid).toBe(user.openid);
   });
@@ -128,7 +132,6 @@ describe('WeChat errors, by errcode class', () => {
     const before = await t.op.idp.accounts.count();
     if (path === '/sns/userinfo') {
       wechatExchange(`code-${errcode}`, user);
-      wechatAuth(user);
       wechatError(path, errcode, 'api unauthorized');
     } else {
       // Retryable errcodes are asked up to three times; the others once.

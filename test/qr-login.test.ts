@@ -4,7 +4,7 @@ import { TEST_APP } from './helpers/provider.js';
 import { useProvider } from './helpers/setup.js';
 import { openLoginPage, parseWeChatRedirect, returnFromWeChat, signIn, throughConsent } from './helpers/sign-in.js';
 import type { RelyingParty } from './helpers/relying-party.js';
-import { newWeChatUser, wechatAuth, wechatError, wechatExchange, wechatNewUser, wechatUserinfo, type FakeWeChatUser } from './helpers/wechat.js';
+import { newWeChatUser, wechatError, wechatExchange, wechatNewUser, wechatUserinfo, type FakeWeChatUser } from './helpers/wechat.js';
 
 // An Open Platform website app (网站应用), for QR sign-in on desktops.
 const WEB_APP = { appId: 'wxweb0123456789ab', appSecret: 'website-app-secret-0a1b2c3d4e5f' };
@@ -33,7 +33,7 @@ async function qrSignIn(issuer: string, rp: RelyingParty, code: string) {
 
 /** What a first QR sign-in asks WeChat: the exchange with the website app's credentials. */
 function wechatQrUser(code: string, user: FakeWeChatUser) {
-  return [wechatExchange(code, user, {}, WEB_APP), wechatAuth(user), wechatUserinfo(user)];
+  return [wechatExchange(code, user, {}, WEB_APP), wechatUserinfo(user)];
 }
 
 describe('with a website app: QR sign-in outside WeChat', () => {

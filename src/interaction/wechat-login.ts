@@ -5,6 +5,11 @@ import type { Account, WeChatProfile } from '../accounts/types.js';
 import type { WeChatApp, WeChatClient, WeChatOAuthToken } from '../wechat/client.js';
 import type { Logger } from '../log.js';
 import { mergeAccountsSharingUnionid } from '../accounts/merge.js';
+import { WeChatError } from '../wechat/errors.js';
+
+// What /sns/userinfo answers for an access token it no longer takes (wechat.md: 42001
+// expired; 40001 at the sns endpoints means the token, not the AppSecret, is invalid).
+const STALE_TOKEN_ERRCODES = new Set([42001, 40001]);
 
 export type LoginOutcome =
   | { kind: 'signed_in'; account: Account; registered: boolean }
@@ -101,16 +106,25 @@ export class WeChatLogin {
     }
   }
 
-  /** A new person: make sure the access token still works, then read the profile. */
-  private async fetchProfile(app: WeChatApp, first: WeChatOAuthToken): Promise<WeChatProfile> {
-    let token = first;
-    if (!(await this.wechat.checkToken(token.accessToken, token.openid))) {
-      token = await this.wechat.refreshToken(app, token.refreshToken);
+  /**
+   * A new person: read the profile with the token just issued. WeChat may still call it
+   * stale (42001, or 40001 "not the latest token"): then refresh it once and read again. A
+   * separate /sns/auth check before every read would cost a round trip to catch that rare case.
+   */
+  private async fetchProfile(app: WeChatApp, token: WeChatOAuthToken): Promise<WeChatProfile> {
+    let info;
+    let openid = token.openid;
+    try {
+      info = await this.wechat.userInfo(token.accessToken, openid);
+    } catch (error) {
+      if (!(error instanceof WeChatError) || !STALE_TOKEN_ERRCODES.has(error.errcode ?? 0)) throw error;
+      const fresh = await this.wechat.refreshToken(app, token.refreshToken);
+      openid = fresh.openid;
+      info = await this.wechat.userInfo(fresh.accessToken, openid);
     }
-    const info = await this.wechat.userInfo(token.accessToken, token.openid);
     return {
       appId: app.appId,
-      openid: token.openid,
+      openid,
       unionid: info.unionid ?? token.unionid,
       nickname: info.nickname,
       headimgurl: info.headimgurl,

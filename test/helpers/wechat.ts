@@ -43,13 +43,6 @@ export function wechatError(path: string, errcode: number, errmsg = 'error') {
   return nock(WECHAT_API).get(path).query(true).reply(200, JSON.stringify({ errcode, errmsg }), TEXT);
 }
 
-export function wechatAuth(user: FakeWeChatUser, ok = true) {
-  return nock(WECHAT_API)
-    .get('/sns/auth')
-    .query(true)
-    .reply(200, JSON.stringify(ok ? { errcode: 0, errmsg: 'ok' } : { errcode: 42001, errmsg: 'access_token expired' }), TEXT);
-}
-
 export function wechatUserinfo(user: FakeWeChatUser) {
   return nock(WECHAT_API)
     .get('/sns/userinfo')
@@ -62,7 +55,7 @@ export function wechatUserinfo(user: FakeWeChatUser) {
 
 /** Everything a first sign-in of `user` with `code` asks WeChat. */
 export function wechatNewUser(code: string, user: FakeWeChatUser) {
-  return [wechatExchange(code, user), wechatAuth(user), wechatUserinfo(user)];
+  return [wechatExchange(code, user), wechatUserinfo(user)];
 }
 
 /** Everything a returning sign-in asks WeChat. */
