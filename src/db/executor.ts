@@ -6,6 +6,12 @@ import { SqliteExecutor } from './sqlite-executor.js';
 export interface KnexPool {
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<void>;
+  /** The tarn pool behind it (absent once destroyed). */
+  pool?: {
+    numUsed(): number;
+    numPendingAcquires(): number;
+    free: { resource: unknown }[];
+  };
 }
 
 /** Runs compiled SQL (with `?` on SQLite, `$1…` on PostgreSQL) on a connection of knex's pool. */

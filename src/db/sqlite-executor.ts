@@ -47,6 +47,10 @@ export class SqliteExecutor implements StatementExecutor {
     // An open batch holds the connection: read through it (it sees the batch's own writes,
     // which are committed before anyone who could ask for them learns their ids).
     if (this.batch) return this.execute<Row>(this.batch.connection, sql, bindings);
+    // Nobody holds the connection and nobody waits for it: the read runs to completion right
+    // now, synchronously, so taking it from the pool and giving it back would change nothing.
+    const idle = this.idleConnection();
+    if (idle) return this.execute<Row>(idle, sql, bindings);
     const connection = (await this.pool.acquireConnection()) as SqliteConnection;
     try {
       return this.execute<Row>(connection, sql, bindings);
@@ -68,6 +72,13 @@ export class SqliteExecutor implements StatementExecutor {
     }
     await batch.committed;
     return rows;
+  }
+
+  /** The pool's one connection when it is free and nobody is waiting for it. */
+  private idleConnection(): SqliteConnection | undefined {
+    const { pool } = this.pool;
+    if (!pool || pool.numUsed() !== 0 || pool.numPendingAcquires() !== 0 || pool.free.length !== 1) return undefined;
+    return pool.free[0]!.resource as SqliteConnection;
   }
 
   private execute<Row>(connection: SqliteConnection, sql: string, bindings: unknown[]): Row[] {
