@@ -31,7 +31,7 @@ interface Batch {
  * those pages go to the WAL once.
  *
  * Nothing is reported written before it is: a write resolves only once its batch has
- * committed, so no response leaves before its data is on disk (as durable as
+ * committed, so no response leaves before its data is committed (as durable as
  * `synchronous=NORMAL` makes any commit). A write that fails alone (a constraint) fails
  * alone; one that takes the transaction down with it fails the whole batch, whose writers
  * all see the error. While a batch is open it holds the connection, so knex's own queries
