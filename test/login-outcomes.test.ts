@@ -96,22 +96,43 @@ describe('what the person sees when the sign-in does not simply succeed', () => 
     expect(second.claims.nickname).toBe(user.nickname);
   });
 
-  it('refreshes an access token WeChat calls stale and reads the new profile with the fresh one', async () => {
+  const stalePrompt = (code: string, errcode: number) => nock('https://api.weixin.qq.com')
+    .get('/sns/userinfo')
+    .query((q) => q.access_token === `at-${code}`)
+    .reply(200, JSON.stringify({ errcode, errmsg: 'access_token invalid' }), { 'Content-Type': 'text/plain' });
+  const refreshAnswer = (code: string, body: Record<string, unknown>) => nock('https://api.weixin.qq.com')
+    .get('/sns/oauth2/refresh_token')
+    .query({ appid: TEST_APP.appId, grant_type: 'refresh_token', refresh_token: `rt-${code}` })
+    .reply(200, JSON.stringify(body), { 'Content-Type': 'text/plain' });
+
+  it.each([42001, 40001])('refreshes an access token WeChat calls stale (%i) and reads the profile with the fresh one', async (errcode) => {
     const user = newWeChatUser();
-    wechatExchange('code-stale', user);
-    const stale = nock('https://api.weixin.qq.com')
+    const code = `code-stale-${errcode}`;
+    wechatExchange(code, user);
+    const stale = stalePrompt(code, errcode);
+    const refresh = refreshAnswer(code, { access_token: 'fresh', expires_in: 7200, refresh_token: 'rt2', openid: user.openid, scope: 'snsapi_userinfo' });
+    const withFresh = nock('https://api.weixin.qq.com')
       .get('/sns/userinfo')
-      .query((q) => q.access_token === 'at-code-stale')
-      .reply(200, JSON.stringify({ errcode: 42001, errmsg: 'access_token expired' }), { 'Content-Type': 'text/plain' });
-    const refresh = nock('https://api.weixin.qq.com')
-      .get('/sns/oauth2/refresh_token')
-      .query({ appid: TEST_APP.appId, grant_type: 'refresh_token', refresh_token: 'rt-code-stale' })
-      .reply(200, JSON.stringify({ access_token: 'fresh', expires_in: 7200, refresh_token: 'rt2', openid: user.openid, scope: 'snsapi_userinfo' }), { 'Content-Type': 'text/plain' });
-    wechatUserinfo(user);
-    const { claims } = await signIn(new Browser(), t.op.issuer, t.rp, 'code-stale');
-    expect(stale.isDone()).toBe(true);
-    expect(refresh.isDone()).toBe(true);
-    expect(claims.openid).toBe(user.openid);
+      .query((q) => q.access_token === 'fresh' && q.openid === user.openid)
+      .reply(200, JSON.stringify({ openid: user.openid, nickname: user.nickname, headimgurl: user.headimgurl, unionid: user.unionid }), { 'Content-Type': 'text/plain' });
+    const { claims } = await signIn(new Browser(), t.op.issuer, t.rp, code);
+    expect([stale.isDone(), refresh.isDone(), withFresh.isDone()]).toEqual([true, true, true]);
+    expect(claims).toMatchObject({ openid: user.openid, nickname: user.nickname });
+  });
+
+  it('registers nobody and shows a page when the stale token cannot be refreshed', async () => {
+    const user = newWeChatUser();
+    const code = 'code-stale-norefresh';
+    wechatExchange(code, user);
+    stalePrompt(code, 42001);
+    refreshAnswer(code, { errcode: 42002, errmsg: 'refresh_token expired' });
+    const before = await t.op.idp.accounts.count();
+    const { browser, redirect } = await atWeChat();
+    const page = await returnFromWeChat(browser, t.op.issuer, redirect, code);
+    expect(page.status).toBeGreaterThanOrEqual(400);
+    expect(page.body).not.toMatch(/at .*\.ts:\d+/);
+    expect(await t.op.idp.accounts.count()).toBe(before);
+    expect(await t.op.idp.accounts.findByIdentity(TEST_APP.appId, user.openid)).toBeUndefined();
   });
 });
 
