@@ -6,13 +6,14 @@
 // tokens, lifetimes, consent skipped for the first-party client) are the same as ours.
 // Run as its own process by bench/target.ts: PORT, BENCH_CLIENT_SECRET, WECHAT_APP_ID,
 // WECHAT_APP_SECRET and WECHAT_ORIGIN (the sandbox process) from the environment.
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import Provider, { type JWK } from 'oidc-provider';
 import { TTL } from '../src/oidc/configuration.js';
 import { loadExistingGrant } from '../src/oidc/existing-grant.js';
+import { newRsaPrivateJwk } from '../src/oidc/rsa-key.js';
 import { benchClient } from './client.js';
 import { MemoryAdapter } from './memory-adapter.js';
 
@@ -26,8 +27,7 @@ interface Person { sub: string; openid: string; unionid?: string; nickname: stri
 const people = new Map<string, Person>(); // by openid
 const bySub = new Map<string, Person>();
 
-const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const signingKey = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'baseline', alg: 'RS256', use: 'sig' };
+const signingKey = { ...newRsaPrivateJwk(), kid: 'baseline', alg: 'RS256', use: 'sig' };
 
 const provider = new Provider(issuer, {
   adapter: MemoryAdapter,

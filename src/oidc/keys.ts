@@ -1,7 +1,8 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { JWK } from 'oidc-provider';
 import { TTL } from './configuration.js';
+import { newRsaPrivateJwk } from './rsa-key.js';
 
 /**
  * The provider's signing keys live in the `signing_keys` table, shared by every instance, so
@@ -114,9 +115,7 @@ function signingKey<K extends Key>(published: K[], now: number): K | undefined {
 }
 
 function generateSigningKey(): JWK {
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = privateKey.export({ format: 'jwk' }) as JWK;
-  return { ...jwk, kid: randomBytes(12).toString('base64url'), alg: 'RS256', use: 'sig' };
+  return { ...newRsaPrivateJwk(), kid: randomBytes(12).toString('base64url'), alg: 'RS256', use: 'sig' };
 }
 
 const PRIVATE_JWK = /\{[^{}]*"d"\s*:[^{}]*\}/g;
