@@ -1,7 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { projectRoot } from '../src/paths.js';
@@ -19,13 +18,36 @@ export interface RunningTarget {
   stop(): Promise<void>;
 }
 
-/** A port nobody listens on now, for a child process to take. */
+/**
+ * A port nobody listens on now, for a child process to take. Taken from below the kernel's
+ * ephemeral range: a port that `listen(0)` hands out and the probe gives back can be taken
+ * again, before the child binds it, as the local port of any outgoing connection (the
+ * benchmark and the tests beside it open thousands), and the child then fails with
+ * EADDRINUSE. Ports below the range are only ever taken by an explicit bind.
+ */
 export async function freePort(): Promise<number> {
+  const low = ephemeralLow() - 1;
+  for (;;) {
+    const port = 10000 + Math.floor(Math.random() * (low - 10000));
+    if (await canListen(port)) return port;
+  }
+}
+
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 20000 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
   const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
+  return new Promise((resolve) => {
+    probe.once('error', () => resolve(false));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
 }
 
 function rssOf(pid: number): number {
@@ -68,10 +90,10 @@ function spawnNode(script: string, env: Record<string, string>, nodeArgs: string
   const keep = (chunk: Buffer) => { if (output.length < 4000) output += chunk.toString(); };
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  const stop = async () => {
-    if (child.exitCode !== null) return;
+  const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
   };
   return { child, output: () => output, stop };
@@ -82,7 +104,21 @@ function spawnNode(script: string, env: Record<string, string>, nodeArgs: string
  * `dist/src/main.js`, exactly as `npm start` runs it) or the bare baseline; and, in a third
  * process, the sandbox playing WeChat for it.
  */
-export async function startTarget(kind: TargetKind, options: { databaseUrl?: string; cpuProfileDir?: string }): Promise<RunningTarget> {
+export async function startTarget(kind: TargetKind, options: TargetOptions): Promise<RunningTarget> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await startOnce(kind, options);
+    } catch (error) {
+      // Another process may still bind a port between its probe and the child's bind: try
+      // other ports then, but let any other failure through.
+      if (attempt === 3 || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
+interface TargetOptions { databaseUrl?: string; cpuProfileDir?: string }
+
+async function startOnce(kind: TargetKind, options: TargetOptions): Promise<RunningTarget> {
   const [port, wechatPort] = [await freePort(), await freePort()];
   const issuer = `http://127.0.0.1:${port}`;
   const wechatOrigin = `http://127.0.0.1:${wechatPort}/sandbox`;
@@ -115,6 +151,8 @@ export async function startTarget(kind: TargetKind, options: { databaseUrl?: str
   try {
     await waitReady(`${issuer}/.well-known/openid-configuration`, provider.child, provider.output);
   } catch (error) {
+    // A provider that never answered may not answer SIGTERM either.
+    await provider.stop('SIGKILL');
     await wechat.stop();
     throw error;
   }

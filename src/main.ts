@@ -20,6 +20,15 @@ async function main(): Promise<void> {
   const idp = await createIdentityProvider(config, logger);
   const cleanup = startCleanup(idp.db, logger);
   const server = createServer(idp.koa.callback());
+  // A port taken by another process (or one below 1024 without the right to bind it) is the
+  // operator's to fix: say which setting, then stop, rather than die on an unhandled event.
+  server.once('error', (error: NodeJS.ErrnoException) => {
+    const why = error.code === 'EADDRINUSE' ? 'is already in use by another process' : error.code === 'EACCES' ? 'may not be bound by this user' : 'cannot be listened on';
+    process.stderr.write(`Failed to start: PORT ${settings.port} ${why} (${error.code ?? error.message})\n`);
+    cleanup.stop();
+    setTimeout(() => process.exit(1), 5_000).unref();
+    void idp.close().finally(() => process.exit(1));
+  });
   server.listen(settings.port, () => {
     logger.info({ event: 'started', issuer: settings.issuer, port: settings.port, sandbox: settings.sandbox }, `listening on ${settings.issuer}`);
     if (settings.sandbox) logger.warn({ event: 'sandbox' }, 'no WeChat credentials: the built-in WeChat sandbox plays WeChat');

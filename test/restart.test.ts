@@ -11,7 +11,7 @@ import { testDatabaseUrl } from './helpers/database.js';
 import { newWeChatUser, wechatNewUser } from './helpers/wechat.js';
 import { signIn } from './helpers/sign-in.js';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { freePort } from '../bench/target.js';
 
 // One database, one port, two lives of the service: what was issued before a restart must
 // still work after it (signing keys and provider state live in the database, not in memory).
@@ -22,10 +22,7 @@ beforeAll(async () => {
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1/);
   database = await testDatabaseUrl();
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
+  port = await freePort();
 });
 afterEach(() => nock.cleanAll());
 afterAll(async () => {

@@ -3,7 +3,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { projectRoot } from '../src/paths.js';
 import { freePort } from '../bench/target.js';
 
@@ -107,5 +108,19 @@ describe('starting the service', () => {
     const result = await run({ PORT: 'eighty' });
     expect(result.code).toBe(1);
     expect(result.output).toContain('PORT');
+  });
+
+  it('names PORT when another process holds it, and stops without a stack trace', async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, resolve));
+    const { port } = holder.address() as AddressInfo;
+    try {
+      const result = await run({ PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'taken.sqlite3')}` });
+      expect(result.code).toBe(1);
+      expect(result.output).toContain(`PORT ${port} is already in use`);
+      expect(result.output).not.toMatch(/\n\s+at /);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
