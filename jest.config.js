@@ -15,6 +15,9 @@ export default {
   // The browser tests need Chromium and have their own config (jest.browser.config.js).
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
   testTimeout: 30000,
+  // A test that fails halfway can leave a server or child process behind; the run must still
+  // end with its report rather than wait on that handle.
+  forceExit: true,
   // `dist/` is built once for the tests that run the compiled commands.
   globalSetup: '<rootDir>/test/global-setup.js',
 };
