@@ -4,6 +4,7 @@ import * as keyRotation from './20261123_002_key_rotation.js';
 import * as partialModelIndexes from './20261124_001_partial_model_indexes.js';
 import * as modelAccountIndex from './20261124_002_model_account_index.js';
 import * as avatars from './20261124_003_avatars.js';
+import * as modelSessionUid from './20261201_001_model_session_uid.js';
 
 // Migrations are listed here rather than discovered on disk, so the same list works from
 // the TypeScript sources (tests), from dist/ (npm start) and from the knex CLI.
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261124_001_partial_model_indexes': partialModelIndexes,
   '20261124_002_model_account_index': modelAccountIndex,
   '20261124_003_avatars': avatars,
+  '20261201_001_model_session_uid': modelSessionUid,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

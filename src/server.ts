@@ -11,6 +11,9 @@ import { avatarRouter } from './accounts/avatar-route.js';
 import { currentKeySet } from './oidc/keys.js';
 import { LiveProvider } from './oidc/live-provider.js';
 import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
+import { providerRequestScope } from './oidc/request-writes.js';
+import { readResumedInteractionFirst } from './oidc/read-ahead.js';
+import { requestScope } from './db/request-scope.js';
 import { providerConfiguration } from './oidc/configuration.js';
 import { WeChatClient, type WeChatApp } from './wechat/client.js';
 import { StateStore } from './interaction/states.js';
@@ -58,9 +61,10 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     await migrateLatest(db);
     const keySet = await currentKeySet(db);
     const accounts = new AccountStore(db);
-    // Avatars are fetched from WeChat's hosts only; the sandbox's come from this server itself.
-    const ownHost = new URL(settings.issuer).hostname;
-    const avatars = new AvatarStore(db, logger, (host) => isWeChatAvatarHost(host) || (settings.sandbox && host === ownHost));
+    // Avatars are fetched from WeChat's hosts only, and from the hosts the operator set up as
+    // WeChat: the built-in sandbox is this server itself; WECHAT_API_ORIGIN may name a proxy.
+    const wechatHosts = new Set([settings.wechatApiOrigin, settings.wechatOpenOrigin].map((origin) => new URL(origin).hostname));
+    const avatars = new AvatarStore(db, logger, (host) => isWeChatAvatarHost(host) || wechatHosts.has(host));
     // Without WeChat credentials (development only; the config refuses it in production)
     // the built-in sandbox plays WeChat.
     const wechatApp: WeChatApp = settings.wechat ?? sandboxApp();
@@ -79,6 +83,8 @@ export async function createIdentityProvider(config: Config, logger = createLogg
         issuer: settings.issuer,
       }));
       provider.proxy = settings.trustProxy;
+      provider.use(providerRequestScope(logger));
+      provider.use(readResumedInteractionFirst(provider));
       installViews(provider, pages);
       provider.use(rememberLanguageChoice);
       provider.use(async (ctx, next) => {
@@ -115,6 +121,8 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       await live.handle(ctx.req, ctx.res);
     };
     koa.use((ctx, next) => (isProviderPath(ctx.path) ? toProvider(ctx) : next()));
+    // Our routes' writes (the login step's interaction updates) are sent before the answer.
+    koa.use(requestScope);
     koa.use(healthRouter({ db }).routes());
     koa.use(metrics.router().routes());
     installViews(koa, pages);

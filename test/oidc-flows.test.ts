@@ -4,7 +4,7 @@ import { Browser } from './helpers/browser.js';
 import { newWeChatUser, wechatNewUser } from './helpers/wechat.js';
 import { useProvider } from './helpers/setup.js';
 import { relyingParty } from './helpers/relying-party.js';
-import { openLoginPage, returnFromWeChat, signIn, startWeChat } from './helpers/sign-in.js';
+import { openLoginPage, returnFromWeChat, signIn, startWeChat, throughConsent } from './helpers/sign-in.js';
 
 const t = useProvider();
 
@@ -100,6 +100,32 @@ describe('tokens', () => {
     await expect(oidc.refreshTokenGrant(t.rp.config, tokens.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
     // Reusing a rotated token is a sign of theft: the whole grant is revoked.
     await expect(oidc.refreshTokenGrant(t.rp.config, refreshed.refresh_token!)).rejects.toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('gives tokens once for a code sent twice at the same moment; the other request gets invalid_grant', async () => {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      codes += 1;
+      wechatNewUser(`flow-${codes}`, newWeChatUser());
+      const browser = new Browser();
+      const { url, checks } = await t.rp.start();
+      const { uid } = await openLoginPage(browser, t.op.issuer, url);
+      const back = await returnFromWeChat(browser, t.op.issuer, await startWeChat(browser, t.op.issuer, uid), `flow-${codes}`);
+      const callback = (await throughConsent(browser, t.op.issuer, back)).location!;
+      expect(callback).toContain(t.rp.redirectUri);
+      const outcomes = await Promise.allSettled([t.rp.finish(callback, checks), t.rp.finish(callback, checks)]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+      expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ error: 'invalid_grant' });
+    }
+  });
+
+  it('rotates a refresh token sent twice at the same moment once', async () => {
+    const { tokens } = await freshSignIn();
+    const outcomes = await Promise.allSettled([
+      oidc.refreshTokenGrant(t.rp.config, tokens.refresh_token!),
+      oidc.refreshTokenGrant(t.rp.config, tokens.refresh_token!),
+    ]);
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect((outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult).reason).toMatchObject({ error: 'invalid_grant' });
   });
 
   it('introspects and revokes access tokens', async () => {

@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations/index.js';
 import type { Logger } from '../log.js';
+import { checkpointInBackground, type Checkpointer } from './sqlite-checkpoints.js';
 
 /**
  * One knex instance for the whole process, built from DATABASE_URL.
@@ -47,12 +48,11 @@ function driverConfig(databaseUrl: string): Knex.Config {
           // stays consistent on power loss and may lose only the last commits, which SQLite
           // recommends for WAL; a sign-in no longer waits for the disk a dozen times.
           conn.pragma('synchronous = NORMAL');
-          // Checkpoint every ~40 MB of WAL instead of every 4 MB: pages rewritten many times
-          // between two checkpoints (index pages, above all) are copied into the database once.
-          conn.pragma('wal_autocheckpoint = 10000');
           conn.pragma('foreign_keys = ON');
           conn.pragma('busy_timeout = 5000');
           cacheStatements(conn);
+          // The log is copied back into the database by a worker thread, not in our commits.
+          if (file !== ':memory:') checkpointWithConnection(conn, checkpointInBackground(resolve(file), conn));
           done(null, conn);
         },
       },
@@ -73,6 +73,13 @@ function driverConfig(databaseUrl: string): Knex.Config {
 interface SqliteConnection {
   pragma(p: string): unknown;
   prepare(sql: string): unknown;
+  close(): unknown;
+}
+
+/** The checkpoint worker lives as long as the connection: knex closing it stops the worker first. */
+function checkpointWithConnection(conn: SqliteConnection, checkpointer: Checkpointer): void {
+  const close = conn.close.bind(conn);
+  conn.close = () => checkpointer.stop().then(() => close());
 }
 
 const STATEMENT_CACHE_SIZE = 500;

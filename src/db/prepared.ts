@@ -14,7 +14,8 @@ import { executorFor, isSqlite, type StatementExecutor } from './executor.js';
  * of those markers in the compiled bindings tell where each value goes afterwards.
  */
 export class PreparedQuery<Name extends string> {
-  private readonly sql: string;
+  /** The compiled SQL (`?` on SQLite, `$1…` on PostgreSQL). */
+  readonly sql: string;
   private readonly name: string;
   private readonly slots: (Name | { constant: unknown })[];
   private readonly executor: StatementExecutor;
@@ -33,9 +34,14 @@ export class PreparedQuery<Name extends string> {
     this.executor = executorFor(db);
   }
 
+  /** The values in the order the SQL takes them. */
+  bindings(values: Record<Name, unknown>): unknown[] {
+    return this.slots.map((slot) => (typeof slot === 'object' ? slot.constant : values[slot]));
+  }
+
   /** Runs the query; the rows it returned, if any. */
   run<Row>(values: Record<Name, unknown>): Promise<Row[]> {
-    const bindings = this.slots.map((slot) => (typeof slot === 'object' ? slot.constant : values[slot]));
+    const bindings = this.bindings(values);
     return this.reads
       ? this.executor.read<Row>(this.sql, bindings, this.name)
       : this.executor.write<Row>(this.sql, bindings, this.name);

@@ -74,6 +74,33 @@ export class SqliteExecutor implements StatementExecutor {
     return rows;
   }
 
+  /**
+   * Runs `steps` (several statements that belong together, like a registration) synchronously
+   * in the open write batch, inside a savepoint: all of them or none. Nothing else can run in
+   * between, since the steps never yield. Resolves once the batch has committed.
+   */
+  async atomic<Result>(steps: (run: <Row>(sql: string, bindings: unknown[]) => Row[]) => Result): Promise<Result> {
+    const batch = this.batch ?? (await this.open());
+    const { connection } = batch;
+    connection.exec('SAVEPOINT atomic_steps');
+    let result: Result;
+    try {
+      result = steps((sql, bindings) => this.execute(connection, sql, bindings));
+      connection.exec('RELEASE atomic_steps');
+    } catch (error) {
+      if (connection.inTransaction) {
+        // Undo this unit only; the batch's other writes stay.
+        connection.exec('ROLLBACK TO atomic_steps');
+        connection.exec('RELEASE atomic_steps');
+      } else {
+        this.fail(batch, error);
+      }
+      throw error;
+    }
+    await batch.committed;
+    return result;
+  }
+
   /** The pool's one connection when it is free and nobody is waiting for it. */
   private idleConnection(): SqliteConnection | undefined {
     const { pool } = this.pool;

@@ -3,7 +3,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { isDatabaseUnavailable } from '../db/errors.js';
 
 /** How long a relying party should wait before retrying, in seconds. */
-const RETRY_AFTER_S = 5;
+export const RETRY_AFTER_S = 5;
 
 /**
  * Remembers that a request failed because the database was unreachable. oidc-provider
