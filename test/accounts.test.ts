@@ -53,4 +53,16 @@ describe('the account store', () => {
     await expect(store.register(profile(null as unknown as string))).rejects.toBeDefined();
     expect(await store.count()).toBe(before);
   });
+
+  it('undoes only the registration that failed, not the ones made beside it', async () => {
+    const before = await store.count();
+    const results = await Promise.allSettled([
+      store.register(profile('o-beside-1')),
+      store.register(profile(null as unknown as string)),
+      store.register(profile('o-beside-2')),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(await store.count()).toBe(before + 2);
+    expect(await db('wechat_identities').whereIn('openid', ['o-beside-1', 'o-beside-2'])).toHaveLength(2);
+  });
 });

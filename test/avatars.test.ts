@@ -5,6 +5,7 @@ import { Browser } from './helpers/browser.js';
 import { useProvider } from './helpers/setup.js';
 import { signIn } from './helpers/sign-in.js';
 import { newWeChatUser, wechatExchange, wechatNewUser, wechatUserinfo } from './helpers/wechat.js';
+import { TEST_APP } from './helpers/provider.js';
 import { AVATAR_MAX_BYTES } from '../src/accounts/avatars.js';
 
 const t = useProvider();
@@ -43,6 +44,14 @@ describe('avatars that last', () => {
     expect(Buffer.from(await image.arrayBuffer())).toEqual(jpeg('keep1'));
     const again = await fetch(info.picture as string, { headers: { 'If-None-Match': image.headers.get('etag')! } });
     expect(again.status).toBe(304);
+
+    // Back with the same avatar: nothing is downloaded again.
+    wechatExchange('avatar-1-again', user);
+    wechatUserinfo(user);
+    const redownload = avatarDownload('/mmopen/vi_32/keep1/132', jpeg('keep1'));
+    const back = await signIn(new Browser(), t.op.issuer, t.rp, 'avatar-1-again');
+    expect((await currentClaims(back.tokens.access_token, back.claims.sub)).picture).toBe(info.picture);
+    expect(redownload.isDone()).toBe(false);
   });
 
   it('keeps the last stored avatar when a new one cannot be downloaded, and signs the person in anyway', async () => {
@@ -94,5 +103,27 @@ describe('avatars that last', () => {
     const info = await currentClaims(tokens.access_token, claims.sub);
     expect(info.picture).toBe('http://169.254.169.254/latest/meta-data/132');
     expect((await fetch(`${t.op.issuer}/avatars/${claims.sub}`)).status).toBe(404);
+  });
+});
+
+describe('avatars when WeChat is reached through a gateway (WECHAT_API_ORIGIN)', () => {
+  const GATEWAY = 'https://wechat-gateway.example.com';
+  const g = useProvider({ WECHAT_API_ORIGIN: GATEWAY });
+
+  it('downloads them from the gateway’s host as from WeChat’s own', async () => {
+    const user = newWeChatUser({ headimgurl: `${GATEWAY}/avatars/gw1/132` });
+    const text = { 'Content-Type': 'text/plain' };
+    nock(GATEWAY).get('/sns/oauth2/access_token').query((q) => q.code === 'gateway-1' && q.appid === TEST_APP.appId)
+      .reply(200, JSON.stringify({ access_token: 'at-gw', expires_in: 7200, refresh_token: 'rt-gw', openid: user.openid, scope: 'snsapi_userinfo' }), text);
+    nock(GATEWAY).get('/sns/userinfo').query((q) => q.openid === user.openid)
+      .reply(200, JSON.stringify({ openid: user.openid, nickname: user.nickname, headimgurl: user.headimgurl, privilege: [] }), text);
+    const download = nock(GATEWAY).get('/avatars/gw1/132').reply(200, jpeg('gateway'), { 'Content-Type': 'image/jpeg' });
+
+    const { tokens, claims } = await signIn(new Browser(), g.op.issuer, g.rp, 'gateway-1');
+    await g.op.idp.avatars.settled();
+    expect(download.isDone()).toBe(true);
+    const info = await oidc.fetchUserInfo(g.rp.config, tokens.access_token, claims.sub);
+    expect(info.picture).toMatch(new RegExp(`^${g.op.issuer}/avatars/${claims.sub}\\?v=`));
+    expect(Buffer.from(await (await fetch(info.picture as string)).arrayBuffer())).toEqual(jpeg('gateway'));
   });
 });

@@ -76,6 +76,22 @@ describe('with a website app: QR sign-in outside WeChat', () => {
     expect(viaPhone.claims).toMatchObject({ sub: viaQr.sub, openid: phoneLater.openid, wechat_appid: TEST_APP.appId });
   });
 
+  it('makes one account of two first sign-ins of one person through both apps at the same moment', async () => {
+    const unionid = `uRace${Date.now()}`;
+    const inWeChat = newWeChatUser({ unionid });
+    const onDesktop = newWeChatUser({ unionid, nickname: inWeChat.nickname });
+    wechatNewUser('race-oa-1', inWeChat);
+    wechatQrUser('race-qr-1', onDesktop);
+    const [phone, desktop] = await Promise.all([
+      signIn(new Browser(), t.op.issuer, t.rp, 'race-oa-1'),
+      qrSignIn(t.op.issuer, t.rp, 'race-qr-1'),
+    ]);
+    expect(desktop.sub).toBe(phone.claims.sub);
+    const owners = await t.op.idp.db('wechat_identities').distinct('account_id').where({ unionid });
+    expect(owners).toEqual([{ account_id: phone.claims.sub }]);
+    expect(await t.op.idp.db('accounts').where({ id: phone.claims.sub }).first('id')).toBeDefined();
+  });
+
   it('attaches a unionid that appears later to the account first seen without one', async () => {
     const withoutUnionid = newWeChatUser({ unionid: undefined });
     wechatNewUser('late-1', withoutUnionid);

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
+import { executorFor } from '../db/executor.js';
+import { PreparedQuery } from '../db/prepared.js';
+import { SqliteExecutor } from '../db/sqlite-executor.js';
 
 /** The largest avatar kept: WeChat's 132×132 JPEGs weigh a few KB. */
 export const AVATAR_MAX_BYTES = 256 * 1024;
@@ -42,6 +45,42 @@ export function avatarDownloadUrl(source: string): URL | undefined {
 
 class AvatarRefused extends Error {}
 
+interface AvatarRow { account_id: string; content_type: string; bytes: Buffer; etag: string; source_url: string; updated_at: number }
+
+/**
+ * Storing a downloaded avatar: the image, and the account's etag that names it, together or
+ * not at all. Half the sign-ins of a growing service are first ones and each brings an avatar,
+ * so this is compiled once (as registration.ts is): on SQLite two statements in a savepoint of
+ * the open write batch, sharing its commit; on PostgreSQL one statement.
+ */
+function avatarKeeper(db: Knex): (row: AvatarRow) => Promise<void> {
+  const executor = executorFor(db);
+  if (executor instanceof SqliteExecutor) {
+    const image = new PreparedQuery(db, ['account_id', 'content_type', 'bytes', 'etag', 'source_url', 'updated_at'],
+      (row) => db('avatars').insert(row).onConflict('account_id').merge());
+    const etag = new PreparedQuery(db, ['id', 'avatar_etag'], ({ id, avatar_etag }) => db('accounts').where({ id }).update({ avatar_etag }));
+    return async (row) => {
+      await executor.atomic((run) => {
+        run(image.sql, image.bindings(row));
+        run(etag.sql, etag.bindings({ id: row.account_id, avatar_etag: row.etag }));
+      });
+    };
+  }
+  return async (row) => {
+    await executor.write(POSTGRES_KEEP_AVATAR, [row.account_id, row.content_type, row.bytes, row.etag, row.source_url, row.updated_at], 'avatars_keep');
+  };
+}
+
+// $1 account id, $2 content type, $3 bytes, $4 etag, $5 source URL, $6 now.
+const POSTGRES_KEEP_AVATAR = `
+with kept as (
+  insert into avatars (account_id, content_type, bytes, etag, source_url, updated_at) values ($1, $2, $3, $4, $5, $6)
+  on conflict (account_id) do update set content_type = excluded.content_type, bytes = excluded.bytes,
+    etag = excluded.etag, source_url = excluded.source_url, updated_at = excluded.updated_at
+  returning account_id
+)
+update accounts set avatar_etag = $4 where id = (select account_id from kept)`;
+
 /**
  * Each account's avatar, downloaded once per new WeChat avatar URL and served by us (see
  * avatar-route.ts). Downloads run beside the sign-in, never in its way: a failure is logged
@@ -50,17 +89,28 @@ class AvatarRefused extends Error {}
 export class AvatarStore {
   private readonly inFlight = new Set<Promise<void>>();
 
+  private readonly keep: (row: AvatarRow) => Promise<void>;
+
+  private readonly storedSource: PreparedQuery<'account_id'>;
+
   constructor(
     private readonly db: Knex,
     private readonly logger: Logger,
-    /** Where avatars may be fetched from: WeChat's hosts, and the sandbox's own in development. */
+    /** Where avatars may be fetched from: WeChat's hosts, and the hosts set up as WeChat (sandbox, gateway). */
     private readonly allowedHost: (host: string) => boolean = isWeChatAvatarHost,
     private readonly maxBytes = AVATAR_MAX_BYTES,
-  ) {}
+  ) {
+    this.keep = avatarKeeper(db);
+    this.storedSource = new PreparedQuery(db, ['account_id'], ({ account_id }) => db('avatars').first('source_url').where({ account_id }));
+  }
 
-  /** Starts keeping `source` as this account's avatar, unless it is the one already kept. */
-  refreshInBackground(accountId: string, source: string): void {
-    const task = this.refresh(accountId, source).catch((error: unknown) => {
+  /**
+   * Starts keeping `source` as this account's avatar, unless it is the one already kept.
+   * `hasStored`: whether the account has an avatar stored at all (its etag is set with it); a
+   * new account has none, and then there is nothing to compare with.
+   */
+  refreshInBackground(accountId: string, source: string, hasStored = true): void {
+    const task = this.refresh(accountId, source, hasStored).catch((error: unknown) => {
       this.logger.warn({ event: 'avatar_download_failed', accountId, reason: (error as Error).message }, 'kept the stored avatar');
     });
     this.inFlight.add(task);
@@ -72,22 +122,18 @@ export class AvatarStore {
     await Promise.all([...this.inFlight]);
   }
 
-  async refresh(accountId: string, source: string): Promise<void> {
+  async refresh(accountId: string, source: string, hasStored = true): Promise<void> {
     if (!source) return; // WeChat sends an empty headimgurl for "no avatar"
     // The address is checked before anything is read or fetched: it costs nothing.
     const url = avatarDownloadUrl(source);
     if (!url || !this.allowedHost(url.hostname)) throw new AvatarRefused('not an avatar address we fetch from');
-    const stored: { source_url: string } | undefined = await this.db('avatars').first('source_url').where({ account_id: accountId });
-    if (stored?.source_url === source) return;
+    if (hasStored) {
+      const [stored] = await this.storedSource.run<{ source_url: string }>({ account_id: accountId });
+      if (stored?.source_url === source) return;
+    }
     const { contentType, bytes } = await this.download(url);
     const etag = createHash('sha256').update(bytes).digest('hex');
-    const now = Date.now();
-    await this.db.transaction(async (trx) => {
-      await trx('avatars')
-        .insert({ account_id: accountId, content_type: contentType, bytes, etag, source_url: source, updated_at: now })
-        .onConflict('account_id').merge();
-      await trx('accounts').where({ id: accountId }).update({ avatar_etag: etag });
-    });
+    await this.keep({ account_id: accountId, content_type: contentType, bytes, etag, source_url: source, updated_at: Date.now() });
   }
 
   async find(accountId: string): Promise<StoredAvatar | undefined> {

@@ -1,8 +1,23 @@
 import type { Knex } from 'knex';
 import { revokeAccount } from '../oidc/adapter.js';
 import type { Logger } from '../log.js';
+import { currentScope } from '../db/request-scope.js';
+import { PreparedQuery } from '../db/prepared.js';
+import { ACCOUNT_READ_AHEAD } from './store.js';
 
 interface Owner { id: string; created_at: number | string; disabled: boolean | number }
+
+const ownerQueries = new WeakMap<Knex, PreparedQuery<'unionid'>>();
+
+/** Up to two accounts holding `unionid` (two means a merge): asked after every first sign-in. */
+function ownersOf(db: Knex): PreparedQuery<'unionid'> {
+  let query = ownerQueries.get(db);
+  if (!query) {
+    query = new PreparedQuery(db, ['unionid'], ({ unionid }) => db('wechat_identities').distinct('account_id').where({ unionid }).limit(2));
+    ownerQueries.set(db, query);
+  }
+  return query;
+}
 
 /**
  * One person, one account: when two accounts turn out to share a unionid (a website-app
@@ -14,7 +29,7 @@ interface Owner { id: string; created_at: number | string; disabled: boolean | n
  */
 export async function mergeAccountsSharingUnionid(db: Knex, unionid: string, logger: Logger): Promise<string | undefined> {
   // Nearly always one owner: one plain query settles that, without a transaction.
-  const owners: { account_id: string }[] = await db('wechat_identities').distinct('account_id').where({ unionid }).limit(2);
+  const owners = await ownersOf(db).run<{ account_id: string }>({ unionid });
   if (owners.length < 2) return owners[0]?.account_id;
   const result = await db.transaction(async (trx) => {
     const owners: Owner[] = await trx('accounts')
@@ -33,6 +48,8 @@ export async function mergeAccountsSharingUnionid(db: Knex, unionid: string, log
     return { kept: kept.id, merged };
   });
   if (result.merged.length > 0) {
+    const scope = currentScope();
+    for (const id of [result.kept, ...result.merged]) if (id) scope?.forget(ACCOUNT_READ_AHEAD, id);
     logger.warn({ event: 'accounts_merged', kept: result.kept, merged: result.merged }, 'accounts sharing a unionid merged into the oldest');
   }
   return result.kept;

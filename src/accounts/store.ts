@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Account, WeChatIdentity, WeChatProfile } from './types.js';
 import { PreparedQuery } from '../db/prepared.js';
+import { currentScope } from '../db/request-scope.js';
+import { registrationFor, registrationsAreSerialized, type Register } from './registration.js';
 
 interface AccountRow {
   id: string;
@@ -43,7 +45,19 @@ function isUniqueViolation(error: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
 }
 
-type JoinedRow = AccountRow & { app_id: string | null; openid: string | null; unionid: string | null };
+/** An account row with one of its identities (or none: nulls), as a left join gives them. */
+export type AccountWithIdentityRow = AccountRow & { app_id: string | null; openid: string | null; unionid: string | null };
+type JoinedRow = AccountWithIdentityRow;
+
+/**
+ * The key under which rows read ahead for an account are handed over in a request (see
+ * RequestScope.remember): the provider's adapter reads a token's account with the token,
+ * and oidc-provider asks for that account right after.
+ */
+export const ACCOUNT_READ_AHEAD = 'account';
+
+/** This request wrote the account: a later lookup in it reads it again. */
+const forgetReadAhead = (accountId: string) => currentScope()?.forget(ACCOUNT_READ_AHEAD, accountId);
 
 /** The lookups every sign-in, token and userinfo request makes, compiled once (see PreparedQuery). */
 class Lookups {
@@ -71,8 +85,15 @@ class Lookups {
 export class AccountStore {
   private readonly lookups: Lookups;
 
+  private readonly registration: Register;
+
+  /** No two registrations interleave (SQLite): one cannot leave a second account with the same unionid. */
+  readonly registrationsAreSerialized: boolean;
+
   constructor(private readonly db: Knex) {
     this.lookups = new Lookups(db);
+    this.registration = registrationFor(db);
+    this.registrationsAreSerialized = registrationsAreSerialized(db);
   }
 
   async findById(id: string): Promise<Account | undefined> {
@@ -93,7 +114,7 @@ export class AccountStore {
    * refresh and userinfo request, so one round trip instead of two counts.
    */
   async findWithIdentities(id: string): Promise<{ account: Account; identities: WeChatIdentity[] } | undefined> {
-    const rows = await this.lookups.withIdentities.run<JoinedRow>({ id });
+    const rows = currentScope()?.recall<JoinedRow[]>(ACCOUNT_READ_AHEAD, id) ?? await this.lookups.withIdentities.run<JoinedRow>({ id });
     const [first] = rows;
     if (!first) return undefined;
     const identities = rows
@@ -117,45 +138,23 @@ export class AccountStore {
   }
 
   /**
-   * Registers a person seen for the first time under this app: one transaction creates the
-   * identity and, unless the unionid already belongs to an account, the account. When two
-   * first sign-ins of one person race, the unique (app id, openid) index rejects the second
-   * insert; that transaction rolls back and both end on the account the first one created.
+   * Registers a person seen for the first time under this app: the identity and, unless the
+   * unionid already belongs to an account, the account, all or nothing (registration.ts).
+   * When two first sign-ins of one person race, the unique (app id, openid) index rejects the
+   * second; nothing of it is stored and both end on the account the first one created.
    */
   async register(profile: WeChatProfile): Promise<Account> {
     try {
-      return await this.db.transaction(async (trx) => {
-        const now = Date.now();
-        let accountId: string | undefined;
-        if (profile.unionid) {
-          const sibling: { account_id: string } | undefined = await trx('wechat_identities')
-            .first('account_id')
-            .where({ unionid: profile.unionid })
-            .orderBy('id');
-          accountId = sibling?.account_id;
-        }
-        if (!accountId) {
-          accountId = randomBytes(16).toString('base64url');
-          await trx('accounts').insert({
-            id: accountId,
-            nickname: profile.nickname,
-            avatar_url: profile.headimgurl,
-            disabled: false,
-            created_at: now,
-            updated_at: now,
-          });
-        }
-        await trx('wechat_identities').insert({
-          account_id: accountId,
-          app_id: profile.appId,
-          openid: profile.openid,
-          unionid: profile.unionid ?? null,
-          created_at: now,
-          updated_at: now,
-        });
-        const row: AccountRow = await trx('accounts').first().where({ id: accountId });
-        return toAccount(row);
+      const row = await this.registration<AccountRow>({
+        accountId: randomBytes(16).toString('base64url'),
+        nickname: profile.nickname,
+        avatarUrl: profile.headimgurl,
+        appId: profile.appId,
+        openid: profile.openid,
+        unionid: profile.unionid ?? null,
+        now: Date.now(),
       });
+      return toAccount(row);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       const winner = await this.findByIdentity(profile.appId, profile.openid);
@@ -171,6 +170,7 @@ export class AccountStore {
    */
   async updateProfile(accountId: string, profile: WeChatProfile): Promise<boolean> {
     const now = Date.now();
+    forgetReadAhead(accountId);
     return this.db.transaction(async (trx) => {
       await trx('accounts')
         .where({ id: accountId })

@@ -50,9 +50,11 @@ export class WeChatLogin {
 
     const profile = await this.fetchProfile(app, token);
     const registered = await this.accounts.register(profile);
-    this.avatars?.refreshInBackground(registered.id, profile.headimgurl);
-    // Two first sign-ins through different apps at once may each have made an account.
-    const account = profile.unionid ? await this.mergedAccount(profile.unionid, registered) : registered;
+    this.avatars?.refreshInBackground(registered.id, profile.headimgurl, registered.avatarEtag !== undefined);
+    // Two first sign-ins through different apps at once may each have made an account
+    // (not where registrations are serialized: the second found the first one's account).
+    const mayHaveTwin = profile.unionid && !this.accounts.registrationsAreSerialized;
+    const account = mayHaveTwin ? await this.mergedAccount(profile.unionid!, registered) : registered;
     if (account.disabled) return { kind: 'blocked', account };
     return { kind: 'signed_in', account, registered: true };
   }
@@ -87,7 +89,7 @@ export class WeChatLogin {
       const info = await this.wechat.userInfo(token.accessToken, token.openid);
       const unionid = info.unionid ?? token.unionid;
       // A new avatar URL (or one never stored): keep the image, beside the sign-in.
-      if (info.headimgurl !== account.avatarUrl || !account.avatarEtag) this.avatars?.refreshInBackground(account.id, info.headimgurl);
+      if (info.headimgurl !== account.avatarUrl || !account.avatarEtag) this.avatars?.refreshInBackground(account.id, info.headimgurl, account.avatarEtag !== undefined);
       // Most returning people changed nothing: then nothing is written.
       const unchanged = info.nickname === account.nickname && info.headimgurl === account.avatarUrl && (!unionid || storedUnionid);
       if (unchanged) return undefined;
