@@ -1,4 +1,4 @@
-// Jest runs the TypeScript sources as native ES modules (oidc-provider, got and
+// Jest runs the TypeScript sources as native ES modules (oidc-provider and
 // openid-client are ESM-only): @swc/jest strips the types, Node's VM modules load them.
 export default {
   testEnvironment: 'node',
@@ -12,6 +12,7 @@ export default {
   // Sources import './x.js' as NodeNext wants; map those back to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/nock-per-file.ts'],
   // The browser tests need Chromium and have their own config (jest.browser.config.js).
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
   testTimeout: 30000,

@@ -14,6 +14,7 @@ import Provider, { type JWK } from 'oidc-provider';
 import { TTL } from '../src/oidc/configuration.js';
 import { loadExistingGrant } from '../src/oidc/existing-grant.js';
 import { newRsaPrivateJwk } from '../src/oidc/rsa-key.js';
+import { get } from '../src/http/get.js';
 import { benchClient } from './client.js';
 import { MemoryAdapter } from './memory-adapter.js';
 
@@ -71,9 +72,11 @@ router.get('/interaction/:uid', async (ctx) => {
     + `&response_type=code&scope=snsapi_userinfo&state=${state}#wechat_redirect`);
 });
 
+// WeChat is called as ours calls it (src/http/get.ts): the cheapest way Node has, so that
+// the limit stays the limit.
 async function wechatApi(path: string, query: Record<string, string>): Promise<Record<string, string>> {
-  const response = await fetch(`${wechatOrigin}${path}?${new URLSearchParams(query)}`);
-  return JSON.parse(await response.text()) as Record<string, string>;
+  const answer = await get(new URL(`${wechatOrigin}${path}?${new URLSearchParams(query)}`), { timeoutMs: 5000, maxBytes: 64 * 1024 });
+  return JSON.parse(answer.body.toString('utf8')) as Record<string, string>;
 }
 
 router.get('/interaction/:uid/wechat/callback', async (ctx) => {

@@ -4,6 +4,7 @@ import type { Logger } from '../log.js';
 import { executorFor } from '../db/executor.js';
 import { PreparedQuery } from '../db/prepared.js';
 import { SqliteExecutor } from '../db/sqlite-executor.js';
+import { get, GetFailed, type GetAnswer } from '../http/get.js';
 
 /** The largest avatar kept: WeChat's 132×132 JPEGs weigh a few KB. */
 export const AVATAR_MAX_BYTES = 256 * 1024;
@@ -142,46 +143,19 @@ export class AvatarStore {
     return row && { contentType: row.content_type, bytes: Buffer.from(row.bytes), etag: row.etag };
   }
 
-  /**
-   * The image, if it is one and small enough; the body is read only up to the limit. Node's
-   * fetch rather than got: a plain GET of bytes needs none of got's machinery, and a stream
-   * reader makes the size limit exact.
-   */
+  /** The image, if it is one and small enough; the body is read only up to the limit. */
   private async download(url: URL): Promise<{ contentType: string; bytes: Buffer }> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
+    let answer: GetAnswer;
     try {
-      let response: Response;
-      try {
-        response = await fetch(url, { redirect: 'manual', signal: controller.signal });
-      } catch (error) {
-        throw new AvatarRefused(`download failed (${(error as Error).name})`);
-      }
-      if (response.status !== 200) throw new AvatarRefused(`HTTP ${response.status}`);
-      const contentType = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (!IMAGE_TYPES.has(contentType)) throw new AvatarRefused(`not an image (${contentType || 'no type'})`);
-      if (Number(response.headers.get('content-length') ?? 0) > this.maxBytes) throw new AvatarRefused('too large');
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      const reader = response.body!.getReader();
-      for (;;) {
-        let part: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          part = await reader.read();
-        } catch (error) {
-          throw new AvatarRefused(`download failed (${(error as Error).name})`);
-        }
-        if (part.done) break;
-        size += part.value.length;
-        if (size > this.maxBytes) throw new AvatarRefused(`too large (over ${this.maxBytes} bytes)`);
-        chunks.push(part.value);
-      }
-      if (size === 0) throw new AvatarRefused('empty answer');
-      return { contentType, bytes: Buffer.concat(chunks) };
-    } finally {
-      clearTimeout(timer);
-      // Stops whatever is still coming (a refused or oversized answer).
-      controller.abort();
+      answer = await get(url, { timeoutMs: TIMEOUT_MS, maxBytes: this.maxBytes });
+    } catch (error) {
+      const code = error instanceof GetFailed ? error.code : 'network error';
+      throw new AvatarRefused(code === 'TOO_LARGE' ? `too large (over ${this.maxBytes} bytes)` : `download failed (${code})`);
     }
+    if (answer.status !== 200) throw new AvatarRefused(`HTTP ${answer.status}`);
+    const contentType = (answer.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!IMAGE_TYPES.has(contentType)) throw new AvatarRefused(`not an image (${contentType || 'no type'})`);
+    if (answer.body.length === 0) throw new AvatarRefused('empty answer');
+    return { contentType, bytes: answer.body };
   }
 }

@@ -1,5 +1,5 @@
 // Server-to-server client for WeChat's web sign-in API (see /work/shared/wechat.md).
-import got, { RequestError } from 'got';
+import { get, GetFailed } from '../http/get.js';
 import { WeChatError } from './errors.js';
 
 export interface WeChatApp { appId: string; appSecret: string }
@@ -37,6 +37,8 @@ type Params = Array<[string, string]>;
 
 // A sign-in is waiting on us: a long back-off is worse than failing and letting the user retry.
 const MAX_RETRY_DELAY_MS = 2000;
+// WeChat's answers are a few hundred bytes; anything far larger is not WeChat answering.
+const MAX_ANSWER_BYTES = 64 * 1024;
 // 40001 at /sns/auth means "this access token is not valid", not a bad AppSecret.
 const INVALID_TOKEN_ERRCODES = new Set([42001, 40001, 40003]);
 
@@ -143,22 +145,16 @@ export class WeChatClient {
     let statusCode: number;
     let text: string;
     try {
-      const response = await got(`${this.apiOrigin}${endpoint}`, {
-        searchParams: new URLSearchParams(params), // keeps the documented parameter order
-        responseType: 'text', // WeChat labels its JSON text/plain: parse it ourselves
-        throwHttpErrors: false,
-        followRedirect: false,
-        retry: { limit: 0 }, // our own loop decides, so a single-use code is never resent blindly
-        timeout: { request: this.timeoutMs },
-      });
-      statusCode = response.statusCode;
-      text = response.body;
+      // The documented parameter order is kept. WeChat labels its JSON text/plain: parsed here.
+      // No redirect is followed, and nothing is resent: our own loop decides, so a single-use
+      // code is never sent twice blindly.
+      const answer = await get(new URL(`${this.apiOrigin}${endpoint}?${new URLSearchParams(params)}`), { timeoutMs: this.timeoutMs, maxBytes: MAX_ANSWER_BYTES });
+      statusCode = answer.status;
+      text = answer.body.toString('utf8');
     } catch (error) {
-      // got's message and options contain the URL with the secret: keep only a short code
-      // such as ETIMEDOUT or ECONNRESET (got's generic ERR_GOT_REQUEST_ERROR says nothing).
-      const code = error instanceof RequestError ? error.code : '';
-      const known = /^E[A-Z0-9_]+$/.test(code) && code !== 'ERR_GOT_REQUEST_ERROR';
-      throw WeChatError.unavailable(endpoint, known ? code : 'network error');
+      if (error instanceof GetFailed && error.code === 'TOO_LARGE') throw WeChatError.unexpected(endpoint, 'answer too large');
+      // A short code such as ETIMEDOUT or ECONNRESET; never the URL, which holds the secret.
+      throw WeChatError.unavailable(endpoint, error instanceof GetFailed ? error.code : 'network error');
     }
     outcome.errcode = statusCode >= 500 ? 'http_5xx' : 'invalid_answer';
     if (statusCode >= 500) throw WeChatError.unavailable(endpoint, `HTTP ${statusCode}`);

@@ -1,0 +1,75 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { get, GetFailed } from '../src/http/get.js';
+
+// The GET client WeChat is called with, against a real server on loopback.
+let server: Server;
+let origin: string;
+const connections = new Set<number>();
+
+const routes: Record<string, (res: ServerResponse) => void> = {
+  '/ok': (res) => res.end('{"errcode":0}'),
+  '/big-declared': (res) => { res.setHeader('content-length', '5000'); res.end('x'.repeat(5000)); },
+  '/big-streamed': (res) => { res.write('x'.repeat(3000)); setTimeout(() => res.end('x'.repeat(3000)), 20); },
+  '/slow': (res) => { setTimeout(() => res.end('late'), 2000); },
+  '/status': (res) => { res.statusCode = 503; res.end('busy'); },
+};
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    connections.add(req.socket.remotePort!);
+    routes[new URL(req.url!, 'http://x').pathname]!(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const options = { timeoutMs: 500, maxBytes: 4096 };
+const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('answered'); }, (error: unknown) => error as GetFailed);
+
+describe('GET to WeChat', () => {
+  it('gives status, headers and body, and keeps the connection for the next call', async () => {
+    connections.clear();
+    const first = await get(new URL(`${origin}/ok?secret=S3CRET`), options);
+    const second = await get(new URL(`${origin}/ok`), options);
+    expect(first.status).toBe(200);
+    expect(first.body.toString()).toBe('{"errcode":0}');
+    expect(second.body.toString()).toBe('{"errcode":0}');
+    expect(connections.size).toBe(1);
+  });
+
+  it('answers a 5xx as it came', async () => {
+    const answer = await get(new URL(`${origin}/status`), options);
+    expect(answer.status).toBe(503);
+    expect(answer.body.toString()).toBe('busy');
+  });
+
+  it('refuses an answer over the size limit, declared or streamed', async () => {
+    expect((await failure(get(new URL(`${origin}/big-declared`), options))).code).toBe('TOO_LARGE');
+    expect((await failure(get(new URL(`${origin}/big-streamed`), options))).code).toBe('TOO_LARGE');
+    // The connection that was cut does not spoil the next call.
+    expect((await get(new URL(`${origin}/ok`), options)).status).toBe(200);
+  });
+
+  it('gives up after the time limit with ETIMEDOUT, the URL and its secret left out', async () => {
+    const error = await failure(get(new URL(`${origin}/slow?secret=S3CRET`), { ...options, timeoutMs: 100 }));
+    expect(error).toBeInstanceOf(GetFailed);
+    expect(error.code).toBe('ETIMEDOUT');
+    expect(`${error.message} ${error.stack}`).not.toContain('S3CRET');
+  });
+
+  it('names a refused connection by its code', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise((resolve) => closed.close(resolve));
+    const error = await failure(get(new URL(`http://127.0.0.1:${port}/sns/oauth2/access_token?secret=S3CRET`), options));
+    expect(error.code).toBe('ECONNREFUSED');
+    expect(error.message).not.toContain('S3CRET');
+  });
+});
