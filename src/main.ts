@@ -3,6 +3,7 @@ import { loadConfig, ConfigError } from './config/index.js';
 import { createLogger } from './log.js';
 import { createIdentityProvider } from './server.js';
 import { startCleanup } from './db/cleanup.js';
+import { startPostgresStatistics } from './db/pg-statistics.js';
 
 async function main(): Promise<void> {
   let config;
@@ -19,6 +20,7 @@ async function main(): Promise<void> {
   const logger = createLogger(settings.logLevel);
   const idp = await createIdentityProvider(config, logger);
   const cleanup = startCleanup(idp.db, logger);
+  const statistics = idp.db.client.config.client === 'pg' ? startPostgresStatistics(idp.db, logger) : undefined;
   const server = createServer(idp.koa.callback());
   // A port taken by another process (or one below 1024 without the right to bind it) is the
   // operator's to fix: say which setting, then stop, rather than die on an unhandled event.
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
     const why = error.code === 'EADDRINUSE' ? 'is already in use by another process' : error.code === 'EACCES' ? 'may not be bound by this user' : 'cannot be listened on';
     process.stderr.write(`Failed to start: PORT ${settings.port} ${why} (${error.code ?? error.message})\n`);
     cleanup.stop();
+    statistics?.stop();
     setTimeout(() => process.exit(1), 5_000).unref();
     void idp.close().finally(() => process.exit(1));
   });
@@ -42,6 +45,7 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ event: 'stopping', signal }, 'shutting down');
     cleanup.stop();
+    statistics?.stop();
     server.close(() => {
       void idp.close().then(() => process.exit(0));
     });
