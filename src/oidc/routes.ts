@@ -20,3 +20,12 @@ export function isProviderPath(path: string): boolean {
   if (path.startsWith('/.well-known/')) return true;
   return PREFIXES.some((route) => path === route || (path.startsWith(route) && path.charCodeAt(route.length) === 47 /* / */));
 }
+
+/**
+ * oidc-provider's endpoints that answer programs with JSON (tokens, userinfo, keys,
+ * discovery, introspection, revocation), never a browser with a page or a redirect.
+ */
+export function isProviderApiPath(path: string): boolean {
+  return path === PROVIDER_ROUTES.token || path === PROVIDER_ROUTES.userinfo || path === PROVIDER_ROUTES.jwks
+    || path === PROVIDER_ROUTES.introspection || path === PROVIDER_ROUTES.revocation || path.startsWith('/.well-known/');
+}
