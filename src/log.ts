@@ -1,6 +1,6 @@
 import { destination as pinoDestination, pino, type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from './config/env.js';
-import { currentRequestId } from './observability/request-log.js';
+import { currentRequestContext } from './request-context.js';
 
 export type { Logger };
 
@@ -15,7 +15,7 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   const options = {
     level,
     mixin() {
-      const requestId = currentRequestId();
+      const requestId = currentRequestContext()?.requestId;
       return requestId ? { requestId } : {};
     },
     redact: {
@@ -28,5 +28,19 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   // waiting goes out at least every quarter of a second, so a quiet service's lines are not
   // held back longer than that. pino flushes what is pending when the process exits, SIGTERM
   // included.
-  return pino(options, destination ?? pinoDestination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 }));
+  const stream = destination ?? pinoDestination({ dest: 1, sync: false, minLength: 4096, periodicFlush: 250 });
+  const logger = pino(options, stream);
+  // Request lines (see observability/request-log.ts) carry only fields the request log builds
+  // itself (method, path, status, duration, id, address), never a secret: they skip the
+  // redaction and the mixin, which otherwise cost more than the line itself. Same stream,
+  // same level, same format.
+  requestLines.set(logger, pino({ level }, stream));
+  return logger;
+}
+
+const requestLines = new WeakMap<Logger, Logger>();
+
+/** The logger for request lines that goes with `logger` (itself, for a logger made elsewhere). */
+export function requestLineLogger(logger: Logger): Logger {
+  return requestLines.get(logger) ?? logger;
 }

@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Middleware } from 'koa';
+import { currentRequestContext, runInRequestContext } from '../request-context.js';
 
 /** Something that holds back a request's writes and sends them when the request is done. */
 export interface DeferredWrites {
@@ -58,20 +58,21 @@ export class RequestScope {
   }
 }
 
-const storage = new AsyncLocalStorage<RequestScope>();
-
 /** The scope of the request being handled by the current async call chain, if any. */
 export function currentScope(): RequestScope | undefined {
-  return storage.getStore();
+  return currentRequestContext()?.scope;
 }
 
 /**
  * Runs `handle` in a fresh scope, then sends the writes it held back; a failed send rejects
- * (the caller answers with an error instead of what `handle` prepared).
+ * (the caller answers with an error instead of what `handle` prepared). Inside a request's
+ * context (the request log makes one) the scope is that context's for as long as `handle`
+ * runs; anything still running after it (a download started by the request) writes
+ * straight to the database, as it would outside a request.
  */
 export function inRequestScope(handle: () => Promise<void>): Promise<void> {
   const scope = new RequestScope();
-  return storage.run(scope, async () => {
+  const run = async () => {
     try {
       await handle();
     } catch (error) {
@@ -81,6 +82,13 @@ export function inRequestScope(handle: () => Promise<void>): Promise<void> {
       throw error;
     }
     await scope.close();
+  };
+  const context = currentRequestContext();
+  if (!context) return runInRequestContext({ scope }, run);
+  const outer = context.scope;
+  context.scope = scope;
+  return run().finally(() => {
+    context.scope = outer;
   });
 }
 

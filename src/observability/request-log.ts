@@ -1,20 +1,13 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
-import type { Logger } from '../log.js';
+import { requestLineLogger, type Logger } from '../log.js';
+import { currentRequestContext, runInRequestContext } from '../request-context.js';
 
 export const REQUEST_ID_HEADER = 'X-Request-Id';
 
-/** What every log line written while handling one request carries (see createLogger's mixin). */
-interface RequestContext {
-  requestId: string;
-}
-
-const requestContext = new AsyncLocalStorage<RequestContext>();
-
 /** The id of the request being handled by the current async call chain, if any. */
 export function currentRequestId(): string | undefined {
-  return requestContext.getStore()?.requestId;
+  return currentRequestContext()?.requestId;
 }
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -46,6 +39,7 @@ export interface RequestLogOptions {
  */
 export function requestLog(logger: Logger, options: RequestLogOptions = {}): Middleware {
   const quiet = new Set(options.quietPaths ?? []);
+  const lines = requestLineLogger(logger);
   return async (ctx, next) => {
     const requestId = acceptRequestId(ctx.get(REQUEST_ID_HEADER) || undefined);
     ctx.state.requestId = requestId;
@@ -53,7 +47,7 @@ export function requestLog(logger: Logger, options: RequestLogOptions = {}): Mid
     const started = process.hrtime.bigint();
     let failed: unknown;
     try {
-      await requestContext.run({ requestId }, next);
+      await runInRequestContext({ requestId }, next);
     } catch (error) {
       failed = error;
       throw error;
@@ -62,7 +56,7 @@ export function requestLog(logger: Logger, options: RequestLogOptions = {}): Mid
       const status = failed === undefined ? ctx.status : statusOf(failed);
       const path = ctx.path.length > MAX_LOGGED_PATH ? `${ctx.path.slice(0, MAX_LOGGED_PATH)}…` : ctx.path;
       const level = quiet.has(ctx.path) ? 'debug' : 'info';
-      logger[level](
+      lines[level](
         // ip: the client's address; behind a trusted proxy (TRUST_PROXY), the one it reports.
         { event: 'request', method: ctx.method, path, status, durationMs, requestId, ip: ctx.ip },
         `${ctx.method} ${path} ${status}`,
