@@ -7,6 +7,7 @@ import { get, GetFailed } from '../src/http/get.js';
 let server: Server;
 let origin: string;
 const connections = new Set<number>();
+let userAgent: string | undefined;
 
 const routes: Record<string, (res: ServerResponse) => void> = {
   '/ok': (res) => res.end('{"errcode":0}'),
@@ -19,6 +20,7 @@ const routes: Record<string, (res: ServerResponse) => void> = {
 beforeAll(async () => {
   server = createServer((req, res) => {
     connections.add(req.socket.remotePort!);
+    userAgent = req.headers['user-agent'];
     routes[new URL(req.url!, 'http://x').pathname]!(res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -33,7 +35,7 @@ const options = { timeoutMs: 500, maxBytes: 4096 };
 const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('answered'); }, (error: unknown) => error as GetFailed);
 
 describe('GET to WeChat', () => {
-  it('gives status, headers and body, and keeps the connection for the next call', async () => {
+  it('gives status, headers and body, names itself, and keeps the connection for the next call', async () => {
     connections.clear();
     const first = await get(new URL(`${origin}/ok?secret=S3CRET`), options);
     const second = await get(new URL(`${origin}/ok`), options);
@@ -41,6 +43,7 @@ describe('GET to WeChat', () => {
     expect(first.body.toString()).toBe('{"errcode":0}');
     expect(second.body.toString()).toBe('{"errcode":0}');
     expect(connections.size).toBe(1);
+    expect(userAgent).toBe('wechat-oidc-provider');
   });
 
   it('answers a 5xx as it came', async () => {
