@@ -66,6 +66,10 @@ describe('GET to WeChat', () => {
     expect(`${error.message} ${error.stack}`).not.toContain('S3CRET');
   });
 
+  it('refuses anything but http and https', async () => {
+    expect((await failure(get(new URL('ftp://127.0.0.1/avatar'), options))).code).toBe('EPROTO');
+  });
+
   it('names a refused connection by its code', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));

@@ -40,7 +40,8 @@ const agents = {
 const HEADERS = { 'user-agent': 'wechat-oidc-provider', accept: '*/*' };
 
 export function get(url: URL, options: { timeoutMs: number; maxBytes: number }): Promise<GetAnswer> {
-  const protocol = url.protocol as 'http:' | 'https:';
+  const protocol = url.protocol;
+  if (protocol !== 'http:' && protocol !== 'https:') return Promise.reject(new GetFailed('EPROTO'));
   const transport = protocol === 'https:' ? https : http;
   return new Promise((resolve, reject) => {
     let settled = false;
