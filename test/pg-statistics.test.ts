@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Knex } from 'knex';
+import { Writable } from 'node:stream';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { createLogger } from '../src/log.js';
 import { startPostgresStatistics } from '../src/db/pg-statistics.js';
@@ -61,6 +62,25 @@ describe('the planner statistics of the hot tables, on PostgreSQL', () => {
       else expect((await activity()).last_vacuum).toBeNull();
     } finally {
       statistics.stop();
+    }
+  });
+
+  it('says once, not every few seconds, that the database cannot be reached', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+    const url = new URL(POSTGRES);
+    url.pathname = '/idp_no_such_database';
+    const gone = createKnex(url.href);
+    const statistics = startPostgresStatistics(gone, createLogger('info', sink));
+    try {
+      expect(await statistics.runOnce()).toEqual([]);
+      expect(await statistics.runOnce()).toEqual([]);
+      await new Promise((resolve) => setTimeout(resolve, 300)); // pino writes asynchronously
+      const failures = lines.join('').split('\n').filter((line) => line.includes('table_statistics_failed'));
+      expect(failures).toHaveLength(1);
+    } finally {
+      statistics.stop();
+      await gone.destroy();
     }
   });
 });

@@ -31,6 +31,7 @@ interface TableActivity {
 export function startPostgresStatistics(db: Knex, logger: Logger): { stop(): void; runOnce(): Promise<string[]> } {
   let autovacuum: boolean | undefined;
   let running = false;
+  let failing = false; // warned once per outage, not every 5 seconds of it
   async function runOnce(): Promise<string[]> {
     if (running) return [];
     running = true;
@@ -54,9 +55,11 @@ export function startPostgresStatistics(db: Knex, logger: Logger): { stop(): voi
         done.push(table.relname);
       }
       if (done.length) logger.debug({ event: 'table_statistics', tables: done }, 'analyzed tables');
+      failing = false;
       return done;
     } catch (error) {
-      logger.warn({ event: 'table_statistics_failed', message: (error as Error).message }, 'could not analyze tables; will retry');
+      if (!failing) logger.warn({ event: 'table_statistics_failed', message: (error as Error).message }, 'could not analyze tables; will retry');
+      failing = true;
       return [];
     } finally {
       running = false;
