@@ -12,7 +12,7 @@ import { currentKeySet } from './oidc/keys.js';
 import { LiveProvider } from './oidc/live-provider.js';
 import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
 import { providerRequestScope } from './oidc/request-writes.js';
-import { readResumedInteractionFirst } from './oidc/read-ahead.js';
+import { readResumedInteractionFirst, readSessionWithGrantFirst } from './oidc/read-ahead.js';
 import { requestScope } from './db/request-scope.js';
 import { providerConfiguration } from './oidc/configuration.js';
 import { WeChatClient, type WeChatApp } from './wechat/client.js';
@@ -85,6 +85,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       provider.proxy = settings.trustProxy;
       provider.use(providerRequestScope(logger));
       provider.use(readResumedInteractionFirst(provider));
+      provider.use(readSessionWithGrantFirst(provider));
       installViews(provider, pages);
       provider.use(rememberLanguageChoice);
       provider.use(async (ctx, next) => {

@@ -9,7 +9,7 @@ import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { executorFor } from '../src/db/executor.js';
 import { knexAdapterFactory } from '../src/oidc/adapter.js';
 import { providerRequestScope } from '../src/oidc/request-writes.js';
-import { readResumedInteractionFirst } from '../src/oidc/read-ahead.js';
+import { readResumedInteractionFirst, readSessionWithGrantFirst } from '../src/oidc/read-ahead.js';
 import { installViews } from '../src/pages/views.js';
 import { createLogger } from '../src/log.js';
 import { AccountStore } from '../src/accounts/store.js';
@@ -168,6 +168,57 @@ describe('provider writes within a request', () => {
       reads.mockRestore();
     }
     expect(seen).toEqual(['rs-acct', 'rs-suid', 1]);
+  });
+
+  describe("the authorization endpoint reads the browser's session and the app's grant in one statement", () => {
+    const provider = () => ({ Session: { adapter: models('Session') }, cookieName: (name: string) => `_${name}` }) as unknown as Provider;
+
+    /** GET /auth for `clientId` with the session cookie; what the handler saw and how many reads it took. */
+    async function authorize(sessionId: string, clientId: string, grantOf: (session: Record<string, unknown> | undefined) => string | undefined) {
+      const reads = jest.spyOn(executorFor(db), 'read');
+      const seen: unknown[] = [];
+      const app = await appWith(async (ctx) => {
+        const session = await models('Session').find(sessionId);
+        const grantId = grantOf(session as Record<string, unknown> | undefined);
+        const grant = grantId ? await models('Grant').find(grantId) : undefined;
+        seen.push(session?.accountId, grant?.clientId, reads.mock.calls.length);
+        ctx.body = {};
+      }, [readSessionWithGrantFirst(provider())]);
+      try {
+        const query = new URLSearchParams({ client_id: clientId, response_type: 'code' });
+        await (await fetch(`${app.url}/auth?${query}`, { headers: { Cookie: `_session=${sessionId}` } })).arrayBuffer();
+      } finally {
+        await app.close();
+        reads.mockRestore();
+      }
+      return seen;
+    }
+    const grantFor = (clientId: string) => (session: Record<string, unknown> | undefined) =>
+      (session?.authorizations as Record<string, { grantId?: string }> | undefined)?.[clientId]?.grantId;
+
+    it('for an app whose id holds dots, quotes and brackets', async () => {
+      const clientId = 'shop.example "v2" [a]';
+      await models('Grant').upsert('sg-grant', { accountId: 'sg-acct', clientId } as never, 3600);
+      await models('Grant').upsert('sg-other', { accountId: 'sg-acct', clientId: 'other' } as never, 3600);
+      await models('Session').upsert('sg-session', {
+        uid: 'sg-suid', accountId: 'sg-acct',
+        authorizations: { other: { grantId: 'sg-other' }, [clientId]: { grantId: 'sg-grant' } },
+      } as never, 3600);
+      expect(await authorize('sg-session', clientId, grantFor(clientId))).toEqual(['sg-acct', clientId, 1]);
+    });
+
+    it('and a grant that is gone reads as absent (asked for once more)', async () => {
+      await models('Session').upsert('sg-gone', { uid: 'sg-gone-uid', accountId: 'sg-acct', authorizations: { app: { grantId: 'sg-no-grant' } } } as never, 3600);
+      expect(await authorize('sg-gone', 'app', grantFor('app'))).toEqual(['sg-acct', undefined, 2]);
+    });
+
+    it('a session without a grant for this app, or no session at all, reads as before', async () => {
+      await models('Grant').upsert('sg-g2', { accountId: 'sg-acct', clientId: 'other' } as never, 3600);
+      await models('Session').upsert('sg-nogrant', { uid: 'sg-ng-uid', accountId: 'sg-acct', authorizations: { other: { grantId: 'sg-g2' } } } as never, 3600);
+      expect(await authorize('sg-nogrant', 'app', grantFor('app'))).toEqual(['sg-acct', undefined, 1]);
+      // A cookie naming no stored session: nothing to find, read once.
+      expect(await authorize('sg-unknown', 'app', grantFor('app'))).toEqual([undefined, undefined, 1]);
+    });
   });
 
   it('sees a session that expired or is gone as absent, as a separate read would', async () => {

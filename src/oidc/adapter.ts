@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { PreparedQuery } from '../db/prepared.js';
+import { isSqlite } from '../db/executor.js';
 import { currentScope } from '../db/request-scope.js';
 import { ACCOUNT_READ_AHEAD, type AccountWithIdentityRow } from '../accounts/store.js';
 import { ModelUnit, type HeldWrite, type ModelValues, type StoredModel } from './model-unit.js';
@@ -18,6 +19,7 @@ interface RowWithRelated extends StoredModel {
   s_payload: string | null;
   s_expires_at: string | number | null;
   s_consumed_at: string | number | null;
+  g_id: string | null;
   g_payload: string | null;
   g_expires_at: string | number | null;
   g_consumed_at: string | number | null;
@@ -34,11 +36,45 @@ interface RowWithRelated extends StoredModel {
   i_unionid: string | null;
 }
 
+/**
+ * A row of `model` and, in the same statement, its session, its grant (the row whose id
+ * `grantId` gives) and its account with the account's identities.
+ */
+function readWithRelated(db: Knex, model: string, id: string, grantId: string | Knex.Raw): Knex.QueryBuilder {
+  return db({ t: TABLE })
+    .select(
+      't.payload', 't.expires_at', 't.consumed_at', 't.session_uid', 't.grant_id', 't.account_id',
+      's.id as s_id', 's.payload as s_payload', 's.expires_at as s_expires_at', 's.consumed_at as s_consumed_at',
+      'g.id as g_id', 'g.payload as g_payload', 'g.expires_at as g_expires_at', 'g.consumed_at as g_consumed_at',
+      'a.id as a_id', 'a.nickname as a_nickname', 'a.avatar_url as a_avatar_url', 'a.avatar_etag as a_avatar_etag',
+      'a.disabled as a_disabled', 'a.created_at as a_created_at', 'a.updated_at as a_updated_at',
+      'i.app_id as i_app_id', 'i.openid as i_openid', 'i.unionid as i_unionid',
+    )
+    .leftJoin({ s: TABLE }, (on) => on.on('s.uid', 't.session_uid').andOnVal('s.model', 'Session'))
+    .leftJoin({ g: TABLE }, (on) => (typeof grantId === 'string' ? on.on('g.id', grantId) : on.on('g.id', grantId)).andOnVal('g.model', 'Grant'))
+    .leftJoin({ a: 'accounts' }, 'a.id', 't.account_id')
+    .leftJoin({ i: 'wechat_identities' }, 'i.account_id', 'a.id')
+    .where({ 't.model': model, 't.id': id })
+    .orderBy('i.id');
+}
+
+/**
+ * `authorizations[clientId].grantId` of the session row `t`, in SQL: oidc-provider's Session
+ * keeps the grant of each app there. The app's id is a value, never part of a path (JSON
+ * path syntax would read dots or brackets in it).
+ */
+function grantIdInSession(db: Knex, clientId: string): Knex.Raw {
+  return isSqlite(db)
+    ? db.raw(`json_extract(t.payload, '$.authorizations.' || json_quote(?) || '.grantId')`, [clientId])
+    : db.raw(`(t.payload::json -> 'authorizations' -> ?::text ->> 'grantId')`, [clientId]);
+}
+
 /** The adapter's statements, compiled once per database (see PreparedQuery). */
 class Statements {
   readonly upsert: PreparedQuery<(typeof VALUE_COLUMNS)[number]>;
   readonly findById: PreparedQuery<'model' | 'id'>;
   readonly findWithRelated: PreparedQuery<'model' | 'id'>;
+  readonly findSessionWithGrant: PreparedQuery<'id' | 'client_id'>;
   readonly findByUid: PreparedQuery<'model' | 'uid'>;
   readonly findByUserCode: PreparedQuery<'model' | 'user_code'>;
   readonly consume: PreparedQuery<'model' | 'id' | 'consumed_at'>;
@@ -54,21 +90,10 @@ class Statements {
     // Tokens, codes, sessions and interactions name their session (by uid), their grant and
     // their account, and oidc-provider reads those right after the row itself (findAccount
     // included): one statement reads them all, one row per identity of the account.
-    this.findWithRelated = new PreparedQuery(db, ['model', 'id'], ({ model, id }) => db({ t: TABLE })
-      .select(
-        't.payload', 't.expires_at', 't.consumed_at', 't.session_uid', 't.grant_id', 't.account_id',
-        's.id as s_id', 's.payload as s_payload', 's.expires_at as s_expires_at', 's.consumed_at as s_consumed_at',
-        'g.payload as g_payload', 'g.expires_at as g_expires_at', 'g.consumed_at as g_consumed_at',
-        'a.id as a_id', 'a.nickname as a_nickname', 'a.avatar_url as a_avatar_url', 'a.avatar_etag as a_avatar_etag',
-        'a.disabled as a_disabled', 'a.created_at as a_created_at', 'a.updated_at as a_updated_at',
-        'i.app_id as i_app_id', 'i.openid as i_openid', 'i.unionid as i_unionid',
-      )
-      .leftJoin({ s: TABLE }, (on) => on.on('s.uid', 't.session_uid').andOnVal('s.model', 'Session'))
-      .leftJoin({ g: TABLE }, (on) => on.on('g.id', 't.grant_id').andOnVal('g.model', 'Grant'))
-      .leftJoin({ a: 'accounts' }, 'a.id', 't.account_id')
-      .leftJoin({ i: 'wechat_identities' }, 'i.account_id', 'a.id')
-      .where({ 't.model': model, 't.id': id })
-      .orderBy('i.id'));
+    this.findWithRelated = new PreparedQuery(db, ['model', 'id'], ({ model, id }) => readWithRelated(db, model, id, 't.grant_id'));
+    // A session names its grant for each app only inside its payload (`authorizations`); the
+    // authorization endpoint reads the session, then the grant for the app asking.
+    this.findSessionWithGrant = new PreparedQuery(db, ['id', 'client_id'], ({ id, client_id }) => readWithRelated(db, 'Session', id, grantIdInSession(db, client_id)));
     this.findByUid = new PreparedQuery(db, ['model', 'uid'], (where) => db(TABLE).first(COLUMNS).where(where));
     this.findByUserCode = new PreparedQuery(db, ['model', 'user_code'], (where) => db(TABLE).first(COLUMNS).where(where));
     this.consume = new PreparedQuery(db, ['model', 'id', 'consumed_at'],
@@ -135,6 +160,20 @@ export class KnexAdapter implements Adapter {
     await this.read(id, true);
   }
 
+  /**
+   * The browser's session, read before oidc-provider asks for it on the authorization
+   * endpoint, with the grant it holds for `clientId` and its account (see read-ahead.ts).
+   */
+  async findSessionAhead(id: string, clientId: string): Promise<void> {
+    const unit = this.statements.unit();
+    if (!unit || unit.consumeHeld(this.model, id) || unit.known(this.model, id) !== undefined) return;
+    const rows = await this.statements.findSessionWithGrant.run<RowWithRelated>({ id, client_id: clientId });
+    unit.rememberById(this.model, id, rows[0] ?? null);
+    // No grant found: the session may name none for this app, or one that is gone; a later
+    // lookup asks the database, as it would have anyway.
+    rememberRelated(unit, rows, rows[0]?.g_id ?? null);
+  }
+
   private async read(id: string, keep: boolean): Promise<AdapterPayload | undefined> {
     const unit = this.statements.unit();
     if (!unit) return toPayload(await this.statements.findById.run<StoredModel>({ model: this.model, id }));
@@ -145,15 +184,7 @@ export class KnexAdapter implements Adapter {
     const [row] = rows;
     if (keep) unit.rememberById(this.model, id, row ?? null);
     else unit.noteRead(this.model, id, row ?? null);
-    if (row?.session_uid) {
-      const session = row.s_id ? { payload: row.s_payload!, expires_at: row.s_expires_at, consumed_at: row.s_consumed_at } : null;
-      unit.rememberByUid('Session', row.session_uid, session);
-      if (row.s_id) unit.rememberById('Session', row.s_id, session);
-    }
-    if (row?.grant_id) {
-      unit.rememberById('Grant', row.grant_id, row.g_payload === null ? null : { payload: row.g_payload, expires_at: row.g_expires_at, consumed_at: row.g_consumed_at });
-    }
-    if (row?.account_id) rememberAccount(row.account_id, row.a_id ? rows : []);
+    rememberRelated(unit, rows, row?.grant_id ?? null);
     return toPayload(row ? [row] : []);
   }
 
@@ -198,6 +229,21 @@ export class KnexAdapter implements Adapter {
     await this.statements.revokeByGrantId.run({ grant_id: grantId });
     unit?.forgetAllReadAhead();
   }
+}
+
+/** What was read with a row (`rows`, one per identity of its account): kept for the rest of the request. */
+function rememberRelated(unit: ModelUnit, rows: RowWithRelated[], grantId: string | null): void {
+  const [row] = rows;
+  if (!row) return;
+  if (row.session_uid) {
+    const session = row.s_id ? { payload: row.s_payload!, expires_at: row.s_expires_at, consumed_at: row.s_consumed_at } : null;
+    unit.rememberByUid('Session', row.session_uid, session);
+    if (row.s_id) unit.rememberById('Session', row.s_id, session);
+  }
+  if (grantId) {
+    unit.rememberById('Grant', grantId, row.g_id === null ? null : { payload: row.g_payload!, expires_at: row.g_expires_at, consumed_at: row.g_consumed_at });
+  }
+  if (row.account_id) rememberAccount(row.account_id, row.a_id ? rows : []);
 }
 
 /** The account read with a row, handed to the account store for findAccount (see store.ts). */

@@ -20,3 +20,25 @@ export function readResumedInteractionFirst(provider: Provider): Middleware {
     await next();
   };
 }
+
+/**
+ * A sign-in starting at `GET /auth`: oidc-provider reads the browser's session (by its
+ * cookie), then the grant that session holds for the app asking, two statements. The
+ * session names that grant only inside its payload, so one statement reading both needs the
+ * app's id, known here from the query. The cookie's value is only a key to read by: whether
+ * it is genuine (signed) is still oidc-provider's to check, and it reads nothing it did not
+ * verify, read ahead or not.
+ */
+export function readSessionWithGrantFirst(provider: Provider): Middleware {
+  const cookie = provider.cookieName('session');
+  return async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/auth') {
+      const id = ctx.cookies.get(cookie);
+      const clientId = ctx.query.client_id;
+      if (id && typeof clientId === 'string' && clientId) {
+        await (provider.Session.adapter as Partial<KnexAdapter>).findSessionAhead?.(id, clientId).catch(() => undefined);
+      }
+    }
+    await next();
+  };
+}
