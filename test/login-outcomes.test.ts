@@ -82,6 +82,19 @@ describe('what the person sees when the sign-in does not simply succeed', () => 
     expect(ok.body).toContain('Web &lt;App&gt; 🍜');
   });
 
+  it("does not let a callback without the person's interaction cookie spend their state", async () => {
+    const mine = await atWeChat();
+    // Someone who got hold of the whole callback link, in a browser of their own.
+    const stolen = await returnFromWeChat(new Browser(), t.op.issuer, mine.redirect, 'code-stolen');
+    expect(stolen.body).not.toContain('Web &lt;App&gt; 🍜');
+    // The state is still good for the person whose sign-in it is.
+    const user = newWeChatUser();
+    wechatNewUser('code-mine', user);
+    const ok = await returnFromWeChat(mine.browser, t.op.issuer, mine.redirect, 'code-mine');
+    expect(ok.status).toBe(200);
+    expect(ok.body).toContain('Web &lt;App&gt; 🍜');
+  });
+
   it('keeps a returning person signing in when /sns/userinfo fails', async () => {
     const user = newWeChatUser();
     wechatNewUser('code-keep-1', user);

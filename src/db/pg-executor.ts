@@ -12,16 +12,20 @@ interface PgConnection {
 export class PgExecutor implements StatementExecutor {
   constructor(private readonly pool: KnexPool) {}
 
-  async read<Row>(sql: string, bindings: unknown[], name: string): Promise<Row[]> {
+  read<Row>(sql: string, bindings: unknown[], name: string): Promise<Row[]> {
+    return this.run<Row>(sql, bindings, name);
+  }
+
+  write<Row>(sql: string, bindings: unknown[], name: string): Promise<Row[]> {
+    return this.run<Row>(sql, bindings, name);
+  }
+
+  private async run<Row>(sql: string, bindings: unknown[], name: string): Promise<Row[]> {
     const connection = (await this.pool.acquireConnection()) as PgConnection;
     try {
       return (await connection.query({ name, text: sql, values: bindings })).rows as Row[];
     } finally {
       await this.pool.releaseConnection(connection);
     }
-  }
-
-  write<Row>(sql: string, bindings: unknown[], name: string): Promise<Row[]> {
-    return this.read<Row>(sql, bindings, name);
   }
 }

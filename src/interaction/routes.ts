@@ -10,7 +10,8 @@ import { officialAccountAuthorizeUrl, qrConnectUrl, type WeChatScope } from '../
 import { renderMessage } from '../pages/message-page.js';
 import { renderExpired, rememberSigninApp } from '../oidc/expired-page.js';
 import { consentItems } from './consent-items.js';
-import type { StateStore } from './states.js';
+import type { InteractionReader, StateStore } from './states.js';
+import type { KnexAdapter } from '../oidc/adapter.js';
 import type { WeChatLogin } from './wechat-login.js';
 import { handleWeChatFailure } from './wechat-failure.js';
 
@@ -86,11 +87,28 @@ export function interactionRouter(deps: InteractionDeps): Router {
     ctx.redirect(returnTo);
   }
 
+  /**
+   * The provider's Interaction adapter when this request's signed interaction cookie names
+   * the interaction of its path: a write of the login step may then travel with the
+   * interaction's read (one round trip on PostgreSQL), and nobody without the cookie can
+   * cause it. Undefined otherwise: `load` reads and checks as usual.
+   */
+  function interactionReader(ctx: Context): InteractionReader | undefined {
+    const current = provider();
+    const adapter = current.Interaction.adapter as Partial<KnexAdapter>;
+    if (!adapter.findAheadWith) return undefined;
+    const uid = current.createContext(ctx.req, ctx.res).cookies.get(current.cookieName('interaction'));
+    return uid === ctx.params.uid ? (adapter as InteractionReader) : undefined;
+  }
+
   const callbackFor = (uid: string) => `${deps.issuer}/interaction/${uid}/wechat/callback`;
 
   /** The Official Account's authorization: silent first for the people we may know, when on. */
-  async function redirectToWeChat(ctx: Context, details: Details, scope: WeChatScope = deps.silentLogin ? 'snsapi_base' : 'snsapi_userinfo'): Promise<void> {
-    const state = await states.issue({ uid: details.uid, appId: deps.wechatApp.appId, scope });
+  const firstScope = (): WeChatScope => (deps.silentLogin ? 'snsapi_base' : 'snsapi_userinfo');
+
+  /** `issued`: a state already issued for this interaction, the Official Account and `scope`. */
+  async function redirectToWeChat(ctx: Context, details: Details, scope: WeChatScope = firstScope(), issued?: string): Promise<void> {
+    const state = issued ?? await states.issue({ uid: details.uid, appId: deps.wechatApp.appId, scope });
     ctx.redirect(officialAccountAuthorizeUrl({
       openOrigin: deps.openOrigin, appId: deps.wechatApp.appId, redirectUri: callbackFor(details.uid), scope, state,
     }));
@@ -122,6 +140,14 @@ export function interactionRouter(deps: InteractionDeps): Router {
   }
 
   router.get('/interaction/:uid', noStore, async (ctx) => {
+    const inWeChat = detectBrowser(ctx.get('User-Agent')) === 'wechat';
+    // Inside WeChat this step almost always leads to WeChat's authorization: its state is
+    // issued with the interaction's read. (When it does not, for a consent, the unused state
+    // simply expires.)
+    const reader = inWeChat ? interactionReader(ctx) : undefined;
+    const issued = reader
+      ? await states.issueReadingInteraction({ uid: ctx.params.uid!, appId: deps.wechatApp.appId, scope: firstScope() }, reader)
+      : undefined;
     const details = await load(ctx);
     if (!details) return;
     const { uid, prompt, params } = details;
@@ -129,7 +155,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
     if (prompt.name === 'login') {
       // Inside WeChat there is nothing to choose: go straight to WeChat's authorization.
-      if (detectBrowser(ctx.get('User-Agent')) === 'wechat') return redirectToWeChat(ctx, details);
+      if (inWeChat) return redirectToWeChat(ctx, details, firstScope(), issued);
       return loginPage(ctx, details);
     }
     if (prompt.name === 'consent') {
@@ -166,16 +192,19 @@ export function interactionRouter(deps: InteractionDeps): Router {
   });
 
   router.get('/interaction/:uid/wechat/callback', noStore, async (ctx) => {
+    const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
+    // The state is checked and spent before anything else: a replayed or foreign callback
+    // stops here, whatever else it carries. With the interaction's own cookie, it is spent
+    // in the statement that reads the interaction.
+    const reader = interactionReader(ctx);
+    const spentEarly = reader ? await states.consumeReadingInteraction(state, ctx.params.uid!, reader) : undefined;
     const details = await load(ctx);
     if (!details) return;
     const { uid } = details;
     const retry = `/interaction/${uid}`;
-    const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
-    const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
 
-    // The state is checked and spent before anything else: a replayed or foreign callback
-    // stops here, whatever else it carries.
-    const spent = await states.consume(state, uid);
+    const spent = reader ? spentEarly : await states.consume(state, uid);
     if (!spent) {
       logger.warn({ event: 'signin', outcome: 'state_invalid', uid }, 'WeChat callback with an unknown, spent or foreign state');
       counted('state_invalid');

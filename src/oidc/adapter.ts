@@ -6,68 +6,9 @@ import { currentScope } from '../db/request-scope.js';
 import { ACCOUNT_READ_AHEAD, type AccountWithIdentityRow } from '../accounts/store.js';
 import { ModelUnit, type HeldWrite, type ModelValues, type StoredModel } from './model-unit.js';
 import { modelSender, VALUE_COLUMNS } from './model-send.js';
+import { grantIdInSession, readWithRelated, withStatementAlong, type RowWithRelated, type StatementAlong } from './related-read.js';
 
 const TABLE = 'oidc_models';
-
-
-/** A row and, read in the same statement, the session, the grant and the account it belongs
- * to (one row per identity of the account). */
-interface RowWithRelated extends StoredModel {
-  session_uid: string | null;
-  grant_id: string | null;
-  s_id: string | null;
-  s_payload: string | null;
-  s_expires_at: string | number | null;
-  s_consumed_at: string | number | null;
-  g_id: string | null;
-  g_payload: string | null;
-  g_expires_at: string | number | null;
-  g_consumed_at: string | number | null;
-  account_id: string | null;
-  a_id: string | null;
-  a_nickname: string;
-  a_avatar_url: string;
-  a_avatar_etag: string | null;
-  a_disabled: boolean | number;
-  a_created_at: number | string;
-  a_updated_at: number | string;
-  i_app_id: string | null;
-  i_openid: string | null;
-  i_unionid: string | null;
-}
-
-/**
- * A row of `model` and, in the same statement, its session, its grant (the row whose id
- * `grantId` gives) and its account with the account's identities.
- */
-function readWithRelated(db: Knex, model: string, id: string, grantId: string | Knex.Raw): Knex.QueryBuilder {
-  return db({ t: TABLE })
-    .select(
-      't.payload', 't.expires_at', 't.consumed_at', 't.session_uid', 't.grant_id', 't.account_id',
-      's.id as s_id', 's.payload as s_payload', 's.expires_at as s_expires_at', 's.consumed_at as s_consumed_at',
-      'g.id as g_id', 'g.payload as g_payload', 'g.expires_at as g_expires_at', 'g.consumed_at as g_consumed_at',
-      'a.id as a_id', 'a.nickname as a_nickname', 'a.avatar_url as a_avatar_url', 'a.avatar_etag as a_avatar_etag',
-      'a.disabled as a_disabled', 'a.created_at as a_created_at', 'a.updated_at as a_updated_at',
-      'i.app_id as i_app_id', 'i.openid as i_openid', 'i.unionid as i_unionid',
-    )
-    .leftJoin({ s: TABLE }, (on) => on.on('s.uid', 't.session_uid').andOnVal('s.model', 'Session'))
-    .leftJoin({ g: TABLE }, (on) => (typeof grantId === 'string' ? on.on('g.id', grantId) : on.on('g.id', grantId)).andOnVal('g.model', 'Grant'))
-    .leftJoin({ a: 'accounts' }, 'a.id', 't.account_id')
-    .leftJoin({ i: 'wechat_identities' }, 'i.account_id', 'a.id')
-    .where({ 't.model': model, 't.id': id })
-    .orderBy('i.id');
-}
-
-/**
- * `authorizations[clientId].grantId` of the session row `t`, in SQL: oidc-provider's Session
- * keeps the grant of each app there. The app's id is a value, never part of a path (JSON
- * path syntax would read dots or brackets in it).
- */
-function grantIdInSession(db: Knex, clientId: string): Knex.Raw {
-  return isSqlite(db)
-    ? db.raw(`json_extract(t.payload, '$.authorizations.' || json_quote(?) || '.grantId')`, [clientId])
-    : db.raw(`(t.payload::json -> 'authorizations' -> ?::text ->> 'grantId')`, [clientId]);
-}
 
 /** The adapter's statements, compiled once per database (see PreparedQuery). */
 class Statements {
@@ -83,7 +24,7 @@ class Statements {
   /** Sends a request's held writes (see ModelUnit). */
   readonly send: (writes: HeldWrite[]) => Promise<void>;
 
-  constructor(db: Knex) {
+  constructor(private readonly db: Knex) {
     const COLUMNS = ['payload', 'expires_at', 'consumed_at'];
     this.upsert = new PreparedQuery(db, VALUE_COLUMNS, (row) => db(TABLE).insert(row).onConflict(['model', 'id']).merge());
     this.findById = new PreparedQuery(db, ['model', 'id'], (where) => db(TABLE).first(COLUMNS).where(where));
@@ -102,6 +43,23 @@ class Statements {
     // Revoking a grant removes every artifact issued under it, whatever the model.
     this.revokeByGrantId = new PreparedQuery(db, ['grant_id'], (where) => db(TABLE).where(where).del());
     this.send = modelSender(db, this.upsert, this.destroy);
+  }
+
+  private readonly combined = new Map<string, { along: PreparedQuery<string>; withRead?: PreparedQuery<string> }>();
+
+  /** `along` by itself, and (PostgreSQL) sent with the joined read of a row; compiled on first use. */
+  statementsAlong(along: StatementAlong): { along: PreparedQuery<string>; withRead?: PreparedQuery<string> } {
+    let compiled = this.combined.get(along.key);
+    if (!compiled) {
+      const { db } = this;
+      compiled = {
+        along: new PreparedQuery(db, along.names, along.build),
+        withRead: isSqlite(db) ? undefined : new PreparedQuery(db, ['model', 'id', ...along.names],
+          (values) => withStatementAlong(db, readWithRelated(db, values.model!, values.id!, 't.grant_id'), along.build(values))),
+      };
+      this.combined.set(along.key, compiled);
+    }
+    return compiled;
   }
 
   /** This request's unit of the adapter, when there is a request (not for commands or the cleanup). */
@@ -158,6 +116,25 @@ export class KnexAdapter implements Adapter {
    */
   async findAhead(id: string): Promise<void> {
     await this.read(id, true);
+  }
+
+  /**
+   * Reads a row ahead, as findAhead does, and sends another store's statement with it (see
+   * StatementAlong): the rows that statement returned. On PostgreSQL, where both are one
+   * statement, a row that does not exist brings back nothing, although `along` ran.
+   */
+  async findAheadWith<Name extends string>(id: string, along: StatementAlong<Name>, values: Record<Name, unknown>): Promise<Record<string, unknown>[]> {
+    const unit = this.statements.unit();
+    const { along: alone, withRead } = this.statements.statementsAlong(along as StatementAlong);
+    if (!unit || !withRead || unit.consumeHeld(this.model, id) || unit.known(this.model, id) !== undefined) {
+      const rows = await alone.run<Record<string, unknown>>(values);
+      if (unit) await this.read(id, true);
+      return rows;
+    }
+    const rows = await withRead.run<RowWithRelated & { along_rows: string | null }>({ ...values, model: this.model, id });
+    unit.rememberById(this.model, id, rows[0] ?? null);
+    rememberRelated(unit, rows, rows[0]?.grant_id ?? null);
+    return rows[0]?.along_rows ? (JSON.parse(rows[0].along_rows) as Record<string, unknown>[]) : [];
   }
 
   /**
