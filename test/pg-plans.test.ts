@@ -1,0 +1,38 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Knex } from 'knex';
+import { createKnex, migrateLatest } from '../src/db/knex.js';
+import { testDatabaseUrl } from './helpers/database.js';
+
+// PostgreSQL itself: the server named by TEST_DATABASE_URL, or the local one.
+const POSTGRES = process.env.TEST_DATABASE_URL?.startsWith('postgres') ? process.env.TEST_DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
+
+interface RawConnection { query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Record<string, unknown>[] }> }
+
+let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
+let db: Knex;
+beforeAll(async () => {
+  database = await testDatabaseUrl(POSTGRES);
+  db = createKnex(database.url);
+  await migrateLatest(db);
+});
+afterAll(async () => {
+  await db.destroy();
+  await database.drop();
+});
+
+describe('statement plans on PostgreSQL', () => {
+  it('plans a prepared lookup once per connection, not at each of its runs', async () => {
+    const connection = (await db.client.acquireConnection()) as RawConnection;
+    try {
+      const lookup = { name: 'session_by_id', text: 'select payload from oidc_models where model = $1 and id = $2' };
+      for (let i = 0; i < 8; i += 1) await connection.query({ ...lookup, values: ['Session', `s-${i}`] });
+      const { rows: [plans] } = await connection.query(
+        `select generic_plans, custom_plans from pg_prepared_statements where name = 'session_by_id'`);
+      // Left to itself the server plans the first five runs for their values, and goes on
+      // doing so whenever it judges that worth it.
+      expect(plans).toEqual({ generic_plans: '8', custom_plans: '0' });
+    } finally {
+      await db.client.releaseConnection(connection);
+    }
+  });
+});
