@@ -80,4 +80,19 @@ describe('prepared statements', () => {
     await codes.revokeByGrantId!('g-1');
     expect(await codes.find('code-1')).toBeUndefined();
   });
+
+  it('revokes a grant model by model, and leaves the interaction in flight that names it', async () => {
+    const models = knexAdapterFactory(db);
+    await models('AccessToken').upsert('at-g2', { accountId: 'a', grantId: 'g-2' } as never, 60);
+    await models('RefreshToken').upsert('rt-g2', { accountId: 'a', grantId: 'g-2' } as never, 60);
+    // Someone else signing in on the browser: the old session's grants are revoked before
+    // the new person's interaction, which names the grant it would extend, resumes.
+    await models('Interaction').upsert('int-g2', { uid: 'int-g2', grantId: 'g-2', params: {} } as never, 60);
+    await models('AccessToken').revokeByGrantId!('g-2');
+    expect(await models('AccessToken').find('at-g2')).toBeUndefined();
+    expect(await models('RefreshToken').find('rt-g2')).toMatchObject({ grantId: 'g-2' });
+    await models('RefreshToken').revokeByGrantId!('g-2');
+    expect(await models('RefreshToken').find('rt-g2')).toBeUndefined();
+    expect(await models('Interaction').find('int-g2')).toMatchObject({ uid: 'int-g2', grantId: 'g-2' });
+  });
 });

@@ -20,7 +20,7 @@ class Statements {
   readonly findByUserCode: PreparedQuery<'model' | 'user_code'>;
   readonly consume: PreparedQuery<'model' | 'id' | 'consumed_at'>;
   readonly destroy: PreparedQuery<'model' | 'id'>;
-  readonly revokeByGrantId: PreparedQuery<'grant_id'>;
+  readonly revokeByGrantId: PreparedQuery<'model' | 'grant_id'>;
   /** Sends a request's held writes (see ModelUnit). */
   readonly send: (writes: HeldWrite[]) => Promise<void>;
 
@@ -40,8 +40,11 @@ class Statements {
     this.consume = new PreparedQuery(db, ['model', 'id', 'consumed_at'],
       ({ model, id, consumed_at }) => db(TABLE).where({ model, id }).update({ consumed_at }));
     this.destroy = new PreparedQuery(db, ['model', 'id'], (where) => db(TABLE).where(where).del());
-    // Revoking a grant removes every artifact issued under it, whatever the model.
-    this.revokeByGrantId = new PreparedQuery(db, ['grant_id'], (where) => db(TABLE).where(where).del());
+    // oidc-provider revokes a grant model by model (tokens and codes). Only that model's rows
+    // go: an interaction names the grant it will extend, and one in flight must outlive the
+    // grant's revocation (someone else signing in on a browser ends the old session, and its
+    // grants, before resuming that interaction).
+    this.revokeByGrantId = new PreparedQuery(db, ['model', 'grant_id'], (where) => db(TABLE).where(where).del());
     this.send = modelSender(db, this.upsert, this.destroy);
   }
 
@@ -203,7 +206,7 @@ export class KnexAdapter implements Adapter {
     // At once, after whatever this request holds (a held token of this grant goes too).
     const unit = this.statements.unit();
     await unit?.flush();
-    await this.statements.revokeByGrantId.run({ grant_id: grantId });
+    await this.statements.revokeByGrantId.run({ model: this.model, grant_id: grantId });
     unit?.forgetAllReadAhead();
   }
 }
