@@ -64,9 +64,10 @@ describe('a returning sign-in inside WeChat', () => {
       authorize: 2,
       // The interaction read; the state for WeChat issued (with that read on PostgreSQL).
       'login step': sqlite ? 2 : 1,
-      // The interaction read and the state spent (together on PostgreSQL); the account looked
-      // up by openid; the interaction's result written.
-      'WeChat callback': sqlite ? 4 : 3,
+      // The interaction read with the account the browser is signed in as, which is the one
+      // WeChat names, and the state spent (together on PostgreSQL); the interaction's result
+      // written.
+      'WeChat callback': sqlite ? 3 : 2,
       // The interaction with its session and account; the code and session written.
       'sign-in resumes': 2,
       // The code with its grant, session and account; its spending and the tokens written.

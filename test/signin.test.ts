@@ -51,4 +51,18 @@ describe('signing in with WeChat', () => {
     expect(second.claims.nickname).toBe(changed.nickname);
     expect(second.claims.headimgurl).toBe(changed.headimgurl);
   });
+
+  it('signs a person in again on the browser they are signed in on, with their profile brought up to date', async () => {
+    const user = newWeChatUser();
+    const browser = new Browser();
+    wechatNewUser('code-again-1', user);
+    const first = await signIn(browser, t.op.issuer, t.rp, 'code-again-1');
+
+    // The app asks them to sign in again (prompt=login): their account is read with the
+    // interaction, and what WeChat says now still lands in the ID token.
+    const renamed = { ...user, nickname: '又改名了' };
+    wechatReturningUser('code-again-2', renamed);
+    const again = await signIn(browser, t.op.issuer, t.rp, 'code-again-2', 'openid profile', { prompt: 'login' });
+    expect(again.claims).toMatchObject({ sub: first.claims.sub, openid: user.openid, nickname: '又改名了' });
+  });
 });

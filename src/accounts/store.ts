@@ -56,6 +56,14 @@ type JoinedRow = AccountWithIdentityRow;
  */
 export const ACCOUNT_READ_AHEAD = 'account';
 
+/**
+ * The key under which the same rows are handed over by identity (app id, openid): a WeChat
+ * callback reads its interaction with the account the browser is signed in as, and a person
+ * signing in again is most often that account (AccountStore.findForSignIn).
+ */
+export const IDENTITY_READ_AHEAD = 'identity';
+export const identityKey = (appId: string, openid: string) => `${appId}\u0000${openid}`;
+
 /** This request wrote the account: a later lookup in it reads it again. */
 const forgetReadAhead = (accountId: string) => currentScope()?.forget(ACCOUNT_READ_AHEAD, accountId);
 
@@ -128,6 +136,11 @@ export class AccountStore {
    * sign-in compares both with what WeChat says, and writes only when something changed.
    */
   async findForSignIn(appId: string, openid: string): Promise<{ account: Account; identityUnionid: string | undefined } | undefined> {
+    // Read moments ago in this request, with the interaction (before WeChat was asked): as
+    // fresh as a lookup made then. Only a hit counts; the browser's account may be another.
+    const ahead = currentScope()?.recall<JoinedRow[]>(IDENTITY_READ_AHEAD, identityKey(appId, openid));
+    const identity = ahead?.find((r) => r.app_id === appId && r.openid === openid);
+    if (ahead?.[0] && identity) return { account: toAccount(ahead[0]), identityUnionid: identity.unionid ?? undefined };
     const [row] = await this.lookups.forSignIn.run<AccountRow & { identity_unionid: string | null }>({ app_id: appId, openid });
     return row && { account: toAccount(row), identityUnionid: row.identity_unionid ?? undefined };
   }

@@ -3,7 +3,7 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { PreparedQuery } from '../db/prepared.js';
 import { isSqlite } from '../db/executor.js';
 import { currentScope } from '../db/request-scope.js';
-import { ACCOUNT_READ_AHEAD, type AccountWithIdentityRow } from '../accounts/store.js';
+import { ACCOUNT_READ_AHEAD, IDENTITY_READ_AHEAD, identityKey, type AccountWithIdentityRow } from '../accounts/store.js';
 import { ModelUnit, type HeldWrite, type ModelValues, type StoredModel } from './model-unit.js';
 import { modelSender, VALUE_COLUMNS } from './model-send.js';
 import { grantIdInSession, readWithRelated, withStatementAlong, type RowWithRelated, type StatementAlong } from './related-read.js';
@@ -241,7 +241,11 @@ function rememberAccount(accountId: string, rows: RowWithRelated[]): void {
     unionid: row.i_unionid,
   }));
   // No rows: the account is gone (deleted or merged away), which findAccount must see too.
-  currentScope()?.remember(ACCOUNT_READ_AHEAD, accountId, accountRows);
+  const scope = currentScope();
+  scope?.remember(ACCOUNT_READ_AHEAD, accountId, accountRows);
+  for (const row of accountRows) {
+    if (row.app_id !== null && row.openid !== null) scope?.remember(IDENTITY_READ_AHEAD, identityKey(row.app_id, row.openid), accountRows);
+  }
 }
 
 function toPayload([row]: StoredModel[]): AdapterPayload | undefined {

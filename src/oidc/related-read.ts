@@ -32,12 +32,15 @@ export interface RowWithRelated extends StoredModel {
 
 /**
  * A row of `model` and, in the same statement, its session, its grant (the row whose id
- * `grantId` gives) and its account with the account's identities.
+ * `grantId` gives) and its account with the account's identities. A row that names no
+ * account (an interaction before its login step is done) comes with its session's: when the
+ * person signing in again is the one the browser was signed in as, the login step finds
+ * their account without asking the database (AccountStore.findForSignIn).
  */
 export function readWithRelated(db: Knex, model: string, id: string, grantId: string | Knex.Raw): Knex.QueryBuilder {
   return db({ t: TABLE })
     .select(
-      't.payload', 't.expires_at', 't.consumed_at', 't.session_uid', 't.grant_id', 't.account_id',
+      't.payload', 't.expires_at', 't.consumed_at', 't.session_uid', 't.grant_id', db.raw('coalesce(t.account_id, s.account_id) as account_id'),
       's.id as s_id', 's.payload as s_payload', 's.expires_at as s_expires_at', 's.consumed_at as s_consumed_at',
       'g.id as g_id', 'g.payload as g_payload', 'g.expires_at as g_expires_at', 'g.consumed_at as g_consumed_at',
       'a.id as a_id', 'a.nickname as a_nickname', 'a.avatar_url as a_avatar_url', 'a.avatar_etag as a_avatar_etag',
@@ -46,7 +49,7 @@ export function readWithRelated(db: Knex, model: string, id: string, grantId: st
     )
     .leftJoin({ s: TABLE }, (on) => on.on('s.uid', 't.session_uid').andOnVal('s.model', 'Session'))
     .leftJoin({ g: TABLE }, (on) => (typeof grantId === 'string' ? on.on('g.id', grantId) : on.on('g.id', grantId)).andOnVal('g.model', 'Grant'))
-    .leftJoin({ a: 'accounts' }, 'a.id', 't.account_id')
+    .leftJoin({ a: 'accounts' }, 'a.id', db.raw('coalesce(t.account_id, s.account_id)'))
     .leftJoin({ i: 'wechat_identities' }, 'i.account_id', 'a.id')
     .where({ 't.model': model, 't.id': id })
     .orderBy('i.id');

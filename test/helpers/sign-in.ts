@@ -48,8 +48,8 @@ export async function throughConsent(browser: Browser, issuer: string, page: Pag
 }
 
 /** A whole sign-in for a person at WeChat, consenting when asked, ending with the app's tokens. */
-export async function signIn(browser: Browser, issuer: string, rp: RelyingParty, code: string, scope = 'openid profile') {
-  const { url, checks } = await rp.start(scope);
+export async function signIn(browser: Browser, issuer: string, rp: RelyingParty, code: string, scope = 'openid profile', extra: Record<string, string> = {}) {
+  const { url, checks } = await rp.start(scope, extra);
   const { uid } = await openLoginPage(browser, issuer, url);
   const redirect = await startWeChat(browser, issuer, uid);
   const page = await throughConsent(browser, issuer, await returnFromWeChat(browser, issuer, redirect, code));
