@@ -65,4 +65,32 @@ describe('signing in with WeChat', () => {
     const again = await signIn(browser, t.op.issuer, t.rp, 'code-again-2', 'openid profile', { prompt: 'login' });
     expect(again.claims).toMatchObject({ sub: first.claims.sub, openid: user.openid, nickname: '又改名了' });
   });
+
+  it('signs a new person in when the app asks for prompt=login, consent included', async () => {
+    const user = newWeChatUser();
+    wechatNewUser('code-login-1', user);
+    // Logging in and consenting are two interactions of one authorization: the second must
+    // not forget the first, or the person is sent back to log in after consenting.
+    const { claims } = await signIn(new Browser(), t.op.issuer, t.rp, 'code-login-1', 'openid profile', { prompt: 'login' });
+    expect(claims.openid).toBe(user.openid);
+  });
+
+  it('signs in whoever WeChat names, on a browser still signed in as someone else', async () => {
+    const [a, b] = [newWeChatUser(), newWeChatUser()];
+    const browser = new Browser();
+    const again = { prompt: 'login' };
+    wechatNewUser('code-two-1', a);
+    const first = await signIn(browser, t.op.issuer, t.rp, 'code-two-1');
+
+    // Signed in as A; B signs in on the same browser: A's session ends, B's begins.
+    wechatNewUser('code-two-2', b);
+    const other = await signIn(browser, t.op.issuer, t.rp, 'code-two-2', 'openid profile', again);
+    expect(other.claims.sub).not.toBe(first.claims.sub);
+    expect(other.claims.openid).toBe(b.openid);
+
+    // And back: A again, on the browser now signed in as B.
+    wechatReturningUser('code-two-3', a);
+    const back = await signIn(browser, t.op.issuer, t.rp, 'code-two-3', 'openid profile', again);
+    expect(back.claims).toMatchObject({ sub: first.claims.sub, openid: a.openid });
+  });
 });

@@ -76,7 +76,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
    * interaction (and its session) from the database a second time.
    */
   async function endInteraction(details: Details, result: InteractionResults): Promise<string> {
-    details.result = result;
+    // Kept with what an earlier interaction of the same authorization settled (its login,
+    // when consent follows it), as interactionResult's mergeWithLastSubmission does: without
+    // it, an app asking for prompt=login would be sent back to log in after consenting.
+    details.result = 'error' in result ? result : { ...details.lastSubmission, ...result };
     await details.save(details.exp - Math.floor(Date.now() / 1000));
     return details.returnTo;
   }

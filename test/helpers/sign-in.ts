@@ -47,12 +47,26 @@ export async function throughConsent(browser: Browser, issuer: string, page: Pag
   return browser.follow(confirmed.location!, issuer);
 }
 
+/**
+ * Someone signed in on a browser that is signed in as another account: oidc-provider ends the
+ * old session first, with a page that posts itself (as a browser running its script would);
+ * returns the page after it.
+ */
+export async function throughAccountSwitch(browser: Browser, issuer: string, page: Page): Promise<Page> {
+  const action = /<form method="post" action="([^"]+\/session\/end\/confirm)"/.exec(page.body)?.[1];
+  if (page.status !== 200 || !action) return page;
+  const fields = Object.fromEntries([...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+  const ended = await browser.post(action, fields);
+  return browser.follow(ended.location!, issuer);
+}
+
 /** A whole sign-in for a person at WeChat, consenting when asked, ending with the app's tokens. */
 export async function signIn(browser: Browser, issuer: string, rp: RelyingParty, code: string, scope = 'openid profile', extra: Record<string, string> = {}) {
   const { url, checks } = await rp.start(scope, extra);
   const { uid } = await openLoginPage(browser, issuer, url);
   const redirect = await startWeChat(browser, issuer, uid);
-  const page = await throughConsent(browser, issuer, await returnFromWeChat(browser, issuer, redirect, code));
+  const returned = await throughAccountSwitch(browser, issuer, await returnFromWeChat(browser, issuer, redirect, code));
+  const page = await throughConsent(browser, issuer, returned);
   if (!page.location?.startsWith(rp.redirectUri)) {
     throw new Error(`expected a redirect to the app, got ${page.status} at ${page.url}: ${page.body.slice(0, 800)}`);
   }
