@@ -4,7 +4,7 @@ import knexFactory, { type Knex } from 'knex';
 import * as oidc from 'openid-client';
 import { Browser, type Page } from './helpers/browser.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
-import { testDatabaseUrl } from './helpers/database.js';
+import { POSTGRES, testDatabaseUrl } from './helpers/database.js';
 import { relyingParty, type RelyingParty } from './helpers/relying-party.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 import { WECHAT_API, newWeChatUser, wechatExchange, wechatNewUser, type FakeWeChatUser } from './helpers/wechat.js';
@@ -15,8 +15,6 @@ import { openLoginPage, returnFromWeChat, signIn, startWeChat, throughConsent } 
 // PostgreSQL: the server named by TEST_DATABASE_URL, or the local one. The service talks to
 // it through a TCP relay the test can cut.
 jest.setTimeout(60_000);
-
-const POSTGRES = process.env.TEST_DATABASE_URL?.startsWith('postgres') ? process.env.TEST_DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
 
 let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
 let proxy: TcpProxy;

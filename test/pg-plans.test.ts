@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Knex } from 'knex';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
-import { testDatabaseUrl } from './helpers/database.js';
-
-// PostgreSQL itself: the server named by TEST_DATABASE_URL, or the local one.
-const POSTGRES = process.env.TEST_DATABASE_URL?.startsWith('postgres') ? process.env.TEST_DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
+import { POSTGRES, testDatabaseUrl } from './helpers/database.js';
 
 interface RawConnection { query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Record<string, unknown>[] }> }
 

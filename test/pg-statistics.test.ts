@@ -4,10 +4,7 @@ import { Writable } from 'node:stream';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { createLogger } from '../src/log.js';
 import { startPostgresStatistics } from '../src/db/pg-statistics.js';
-import { testDatabaseUrl } from './helpers/database.js';
-
-// PostgreSQL itself: the server named by TEST_DATABASE_URL, or the local one.
-const POSTGRES = process.env.TEST_DATABASE_URL?.startsWith('postgres') ? process.env.TEST_DATABASE_URL : 'postgres://postgres@127.0.0.1:5432/postgres';
+import { POSTGRES, testDatabaseUrl } from './helpers/database.js';
 
 let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
 let db: Knex;

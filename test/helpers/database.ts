@@ -5,6 +5,14 @@ import { join } from 'node:path';
 import knexFactory from 'knex';
 
 /**
+ * A PostgreSQL server for the tests that need PostgreSQL itself whatever TEST_DATABASE_URL
+ * chooses: that one when it is PostgreSQL, else the local one.
+ */
+export const POSTGRES = process.env.TEST_DATABASE_URL?.startsWith('postgres')
+  ? process.env.TEST_DATABASE_URL
+  : 'postgres://postgres@127.0.0.1:5432/postgres';
+
+/**
  * A fresh, empty database for one provider under test. By default an SQLite file in the temp
  * directory; with TEST_DATABASE_URL=postgres://… a new PostgreSQL database on that server,
  * dropped afterwards. `base` chooses the server explicitly (tests that need PostgreSQL itself).
