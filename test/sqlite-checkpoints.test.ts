@@ -64,7 +64,21 @@ describe('SQLite checkpoints', () => {
     try {
       await writeRows(db, 500);
       const logAfterFirst = statSync(`${file}-wal`).size;
-      await until(() => statSync(file).size > 1_000_000);
+      // The log starts over only once a checkpoint has finished: the database file holds every
+      // page (the worker copies them in page order), and SQLite counts the log as copied back,
+      // which it does after syncing the file (slow on a busy disk). A passive checkpoint
+      // asked for then finds nothing left to copy, or finds the worker still at it.
+      const [{ page_count: pages }] = await db.raw('pragma page_count') as [{ page_count: number }];
+      const [{ page_size: pageSize }] = await db.raw('pragma page_size') as [{ page_size: number }];
+      await until(() => statSync(file).size >= pages * pageSize);
+      const copiedBack = async () => {
+        const [state] = await db.raw('pragma wal_checkpoint(PASSIVE)') as [{ busy: number; log: number; checkpointed: number }];
+        return state.busy === 0 && state.log === state.checkpointed;
+      };
+      for (let i = 0; !(await copiedBack()); i += 1) {
+        if (i > 300) throw new Error('the checkpoint never finished');
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
       await writeRows(db, 500, 500);
       // Without a checkpoint between them the second batch would have doubled the log.
       expect(statSync(`${file}-wal`).size).toBeLessThan(logAfterFirst * 1.5);
