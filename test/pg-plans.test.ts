@@ -1,25 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Knex } from 'knex';
-import { createKnex, migrateLatest } from '../src/db/knex.js';
-import { POSTGRES, testDatabaseUrl } from './helpers/database.js';
+import { describe, expect, it } from '@jest/globals';
+import { usePostgresDatabase } from './helpers/setup.js';
 
 interface RawConnection { query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Record<string, unknown>[] }> }
 
-let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
-let db: Knex;
-beforeAll(async () => {
-  database = await testDatabaseUrl(POSTGRES);
-  db = createKnex(database.url);
-  await migrateLatest(db);
-});
-afterAll(async () => {
-  await db.destroy();
-  await database.drop();
-});
+const t = usePostgresDatabase();
 
 describe('statement plans on PostgreSQL', () => {
   it('plans a prepared lookup once per connection, not at each of its runs', async () => {
-    const connection = (await db.client.acquireConnection()) as RawConnection;
+    const connection = (await t.db.client.acquireConnection()) as RawConnection;
     try {
       const lookup = { name: 'session_by_id', text: 'select payload from oidc_models where model = $1 and id = $2' };
       for (let i = 0; i < 8; i += 1) await connection.query({ ...lookup, values: ['Session', `s-${i}`] });
@@ -29,7 +17,7 @@ describe('statement plans on PostgreSQL', () => {
       // doing so whenever it judges that worth it.
       expect(plans).toEqual({ generic_plans: '8', custom_plans: '0' });
     } finally {
-      await db.client.releaseConnection(connection);
+      await t.db.client.releaseConnection(connection);
     }
   });
 });

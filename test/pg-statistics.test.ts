@@ -1,22 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Knex } from 'knex';
+import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { createLogger } from '../src/log.js';
 import { startPostgresStatistics } from '../src/db/pg-statistics.js';
-import { POSTGRES, testDatabaseUrl } from './helpers/database.js';
+import { createKnex } from '../src/db/knex.js';
+import { POSTGRES } from './helpers/database.js';
+import { usePostgresDatabase } from './helpers/setup.js';
 
-let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
-let db: Knex;
-beforeAll(async () => {
-  database = await testDatabaseUrl(POSTGRES);
-  db = createKnex(database.url);
-  await migrateLatest(db);
-});
-afterAll(async () => {
-  await db.destroy();
-  await database.drop();
-});
+const t = usePostgresDatabase();
 
 const rows = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({
   model: 'AccessToken', id: `at-${from + i}`, payload: '{}', expires_at: Date.now() + 60_000,
@@ -31,15 +21,15 @@ async function until(statistics: ReturnType<typeof startPostgresStatistics>, tab
   throw new Error(`${table} was never analyzed`);
 }
 
-const activity = async () => (await db.raw<{ rows: { last_analyze: Date | null; last_vacuum: Date | null; n_dead_tup: string }[] }>(
+const activity = async () => (await t.db.raw<{ rows: { last_analyze: Date | null; last_vacuum: Date | null; n_dead_tup: string }[] }>(
   `select last_analyze, last_vacuum, n_dead_tup from pg_stat_user_tables where relname = 'oidc_models'`)).rows[0]!;
 
 describe('the planner statistics of the hot tables, on PostgreSQL', () => {
   it('are refreshed once a tenth of a table has changed, and not again while nothing changes', async () => {
-    const statistics = startPostgresStatistics(db, createLogger('silent'));
+    const statistics = startPostgresStatistics(t.db, createLogger('silent'));
     try {
       expect((await activity()).last_analyze).toBeNull();
-      await db('oidc_models').insert(rows(0, 300));
+      await t.db('oidc_models').insert(rows(0, 300));
       await until(statistics, 'oidc_models');
       expect((await activity()).last_analyze).not.toBeNull();
       expect(await statistics.runOnce()).not.toContain('oidc_models');
@@ -49,11 +39,11 @@ describe('the planner statistics of the hot tables, on PostgreSQL', () => {
   });
 
   it('vacuums the dead rows away too when autovacuum is off, and leaves that to autovacuum when it is on', async () => {
-    const { rows: [setting] } = await db.raw<{ rows: { setting: string }[] }>(`select setting from pg_settings where name = 'autovacuum'`);
-    const statistics = startPostgresStatistics(db, createLogger('silent'));
+    const { rows: [setting] } = await t.db.raw<{ rows: { setting: string }[] }>(`select setting from pg_settings where name = 'autovacuum'`);
+    const statistics = startPostgresStatistics(t.db, createLogger('silent'));
     try {
-      await db('oidc_models').insert(rows(1000, 600));
-      await db('oidc_models').where('id', 'like', 'at-1%').del();
+      await t.db('oidc_models').insert(rows(1000, 600));
+      await t.db('oidc_models').where('id', 'like', 'at-1%').del();
       await until(statistics, 'oidc_models');
       if (setting!.setting === 'off') expect((await activity()).last_vacuum).not.toBeNull();
       else expect((await activity()).last_vacuum).toBeNull();

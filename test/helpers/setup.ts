@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import nock from 'nock';
 import { startProvider, type RunningProvider } from './provider.js';
 import { relyingParty, type RelyingParty } from './relying-party.js';
-import { testDatabaseUrl } from './database.js';
+import type { Knex } from 'knex';
+import { createKnex, migrateLatest } from '../../src/db/knex.js';
+import { POSTGRES, testDatabaseUrl } from './database.js';
 import type { Logger } from '../../src/log.js';
 
 export interface Suite {
@@ -60,4 +62,23 @@ export function useTwoInstances(): Pair {
 /** The same URL, sent to instance `to` instead of the public issuer `issuer`. */
 export function via(to: RunningProvider, issuer: string, url: string): string {
   return url.replace(issuer, `http://127.0.0.1:${(to.server.address() as { port: number }).port}`);
+}
+
+/**
+ * A new database on PostgreSQL itself (POSTGRES), migrated, for a test file, and dropped
+ * after it. Read `db` inside tests, after beforeAll.
+ */
+export function usePostgresDatabase(): { db: Knex } {
+  const suite = {} as { db: Knex };
+  let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
+  beforeAll(async () => {
+    database = await testDatabaseUrl(POSTGRES);
+    suite.db = createKnex(database.url);
+    await migrateLatest(suite.db);
+  });
+  afterAll(async () => {
+    await suite.db.destroy();
+    await database.drop();
+  });
+  return suite;
 }
