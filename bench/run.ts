@@ -216,6 +216,8 @@ const results: (Result & { ratioToBaseline: number; roundRatios: number[]; round
   });
 const ratio = (r: (typeof results)[number]) => r.ratioToBaseline;
 const TARGET_RATIO: Record<string, number> = { sqlite: 0.8, postgres: 0.65 };
+/** The memory goal is set over a long run: a short one mostly shows V8's heap growing to its working size. */
+const MEMORY_RUN = 20_000;
 
 const report = {
   date: new Date().toISOString(),
@@ -224,9 +226,10 @@ const report = {
   results,
   targets: results.filter((r) => r.kind === 'ours').map((r) => ({
     name: r.name,
-    ratio: { want: `>= ${TARGET_RATIO[r.database]}`, got: ratio(r), ok: ratio(r) >= TARGET_RATIO[r.database]! },
+    // `ok: null`: not judged by this run (no limit measured, or too short a run for memory).
+    ratio: { want: `>= ${TARGET_RATIO[r.database]}`, got: ratio(r), ok: Number.isFinite(ratio(r)) ? ratio(r) >= TARGET_RATIO[r.database]! : null },
     p99: { want: '<= 150 ms', got: r.signins.latencyMs.p99, ok: r.signins.latencyMs.p99 <= 150 },
-    rssGrowth: { want: '<= 10 %', got: r.rss.growthPct, ok: r.rss.growthPct <= 10 },
+    rssGrowth: { want: `<= 10 % over ${MEMORY_RUN} sign-ins`, got: r.rss.growthPct, ok: SIGNINS >= MEMORY_RUN ? r.rss.growthPct <= 10 : null },
   })),
 };
 mkdirSync(dirname(args.out), { recursive: true });
@@ -249,7 +252,7 @@ if (ROUNDS > 1) {
   process.stdout.write('\n');
 }
 for (const t of report.targets) {
-  const mark = (ok: boolean) => (ok ? 'ok' : 'MISSED');
+  const mark = (ok: boolean | null) => (ok === null ? 'not judged by this run' : ok ? 'ok' : 'MISSED');
   process.stdout.write(`${t.name}: ratio ${t.ratio.got} (${t.ratio.want}) ${mark(t.ratio.ok)}; `
     + `p99 ${t.p99.got} ms (${t.p99.want}) ${mark(t.p99.ok)}; RSS growth ${t.rssGrowth.got}% (${t.rssGrowth.want}) ${mark(t.rssGrowth.ok)}\n`);
 }
