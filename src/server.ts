@@ -19,6 +19,8 @@ import { WeChatClient, type WeChatApp } from './wechat/client.js';
 import { StateStore } from './interaction/states.js';
 import { WeChatLogin } from './interaction/wechat-login.js';
 import { interactionRouter } from './interaction/routes.js';
+import { OfficialAccountRedirect } from './interaction/wechat-redirect.js';
+import { straightToWeChat } from './interaction/straight-to-wechat.js';
 import { installViews } from './pages/views.js';
 import { rememberLanguageChoice } from './pages/language.js';
 import { isProviderPath } from './oidc/routes.js';
@@ -71,6 +73,11 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     // QR sign-in on desktops needs a website app; the sandbox has one of its own.
     const webApp: WeChatApp | undefined = settings.wechatWeb ?? (settings.sandbox ? sandboxWebApp() : undefined);
 
+    const states = new StateStore(db);
+    const officialAccount = new OfficialAccountRedirect({
+      states, wechatApp, openOrigin: settings.wechatOpenOrigin, issuer: settings.issuer, silentLogin: settings.silentLogin,
+    });
+
     const pages = { cache: settings.nodeEnv !== 'development', sandbox: settings.sandbox };
     const buildProvider = (signingKeys: JWK[]): Provider => {
       const provider = new Provider(settings.issuer, providerConfiguration({
@@ -86,6 +93,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       provider.use(providerRequestScope(logger));
       provider.use(readResumedInteractionFirst(provider));
       provider.use(readSessionWithGrantFirst(provider));
+      provider.use(straightToWeChat(officialAccount));
       installViews(provider, pages);
       provider.use(rememberLanguageChoice);
       provider.use(async (ctx, next) => {
@@ -137,13 +145,13 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     const wechat = new WeChatClient({ apiOrigin: settings.wechatApiOrigin, observer: metrics.wechatAttempt });
     koa.use(interactionRouter({
       provider: () => live.current,
-      states: new StateStore(db),
+      states,
       login: new WeChatLogin(wechat, accounts, logger, db, avatars),
       accounts,
       wechatApp,
+      officialAccount,
       webApp,
       openOrigin: settings.wechatOpenOrigin,
-      silentLogin: settings.silentLogin,
       issuer: settings.issuer,
       logger,
       onSignin: metrics.signin,

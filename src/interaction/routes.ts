@@ -4,9 +4,11 @@ import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import type { AccountStore } from '../accounts/store.js';
 import type { WeChatApp } from '../wechat/client.js';
+import type { WeChatScope } from '../wechat/authorize-url.js';
 import type { Logger } from '../log.js';
 import { detectBrowser } from '../wechat/user-agent.js';
-import { officialAccountAuthorizeUrl, qrConnectUrl, type WeChatScope } from '../wechat/authorize-url.js';
+import { qrConnectUrl } from '../wechat/authorize-url.js';
+import { wechatCallbackFor, type OfficialAccountRedirect } from './wechat-redirect.js';
 import { renderMessage } from '../pages/message-page.js';
 import { renderExpired, rememberSigninApp } from '../oidc/expired-page.js';
 import { consentItems } from './consent-items.js';
@@ -23,12 +25,12 @@ export interface InteractionDeps {
   accounts: AccountStore;
   /** The Official Account: sign-in inside WeChat. */
   wechatApp: WeChatApp;
+  /** The Official Account's authorization links (state, scope, callback). */
+  officialAccount: OfficialAccountRedirect;
   /** The Open Platform website app: QR sign-in on other browsers; undefined → none. */
   webApp?: WeChatApp;
   openOrigin: string;
   issuer: string;
-  /** WECHAT_SILENT_LOGIN: inside WeChat, `snsapi_base` first (see completeSilent). */
-  silentLogin?: boolean;
   logger: Logger;
   /** Told the outcome of every WeChat callback, as logged with `event: "signin"` (metrics). */
   onSignin?: (outcome: SigninOutcome) => void;
@@ -50,7 +52,7 @@ async function noStore(ctx: Context, next: Next): Promise<void> {
  * interaction cookie to that path (WeChat's callback included).
  */
 export function interactionRouter(deps: InteractionDeps): Router {
-  const { provider, states, login, logger } = deps;
+  const { provider, states, login, logger, officialAccount } = deps;
   const router = new Router();
 
   /** Counts an outcome next to its `event: "signin"` log line. */
@@ -104,23 +106,14 @@ export function interactionRouter(deps: InteractionDeps): Router {
     return uid === ctx.params.uid ? (adapter as InteractionReader) : undefined;
   }
 
-  const callbackFor = (uid: string) => `${deps.issuer}/interaction/${uid}/wechat/callback`;
-
-  /** The Official Account's authorization: silent first for the people we may know, when on. */
-  const firstScope = (): WeChatScope => (deps.silentLogin ? 'snsapi_base' : 'snsapi_userinfo');
-
-  /** `issued`: a state already issued for this interaction, the Official Account and `scope`. */
-  async function redirectToWeChat(ctx: Context, details: Details, scope: WeChatScope = firstScope(), issued?: string): Promise<void> {
-    const state = issued ?? await states.issue({ uid: details.uid, appId: deps.wechatApp.appId, scope });
-    ctx.redirect(officialAccountAuthorizeUrl({
-      openOrigin: deps.openOrigin, appId: deps.wechatApp.appId, redirectUri: callbackFor(details.uid), scope, state,
-    }));
+  async function redirectToWeChat(ctx: Context, details: Details, scope?: WeChatScope, issued?: string): Promise<void> {
+    ctx.redirect(await officialAccount.url(details.uid, scope, issued));
   }
 
   /** WeChat's QR page for the website app; the same callback finishes it (the state says which app). */
   async function redirectToQr(ctx: Context, details: Details, webApp: WeChatApp): Promise<void> {
     const state = await states.issue({ uid: details.uid, appId: webApp.appId, scope: 'snsapi_login' });
-    ctx.redirect(qrConnectUrl({ openOrigin: deps.openOrigin, appId: webApp.appId, redirectUri: callbackFor(details.uid), state }));
+    ctx.redirect(qrConnectUrl({ openOrigin: deps.openOrigin, appId: webApp.appId, redirectUri: wechatCallbackFor(deps.issuer, details.uid), state }));
   }
 
   /**
@@ -149,7 +142,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     // simply expires.)
     const reader = inWeChat ? interactionReader(ctx) : undefined;
     const issued = reader
-      ? await states.issueReadingInteraction({ uid: ctx.params.uid!, appId: deps.wechatApp.appId, scope: firstScope() }, reader)
+      ? await states.issueReadingInteraction({ uid: ctx.params.uid!, appId: deps.wechatApp.appId, scope: officialAccount.firstScope() }, reader)
       : undefined;
     const details = await load(ctx);
     if (!details) return;
@@ -158,7 +151,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
     if (prompt.name === 'login') {
       // Inside WeChat there is nothing to choose: go straight to WeChat's authorization.
-      if (inWeChat) return redirectToWeChat(ctx, details, firstScope(), issued);
+      if (inWeChat) return redirectToWeChat(ctx, details, officialAccount.firstScope(), issued);
       return loginPage(ctx, details);
     }
     if (prompt.name === 'consent') {

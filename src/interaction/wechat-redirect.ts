@@ -1,0 +1,36 @@
+import type { WeChatApp } from '../wechat/client.js';
+import { officialAccountAuthorizeUrl, type WeChatScope } from '../wechat/authorize-url.js';
+import type { StateStore } from './states.js';
+
+export interface WeChatRedirectDeps {
+  states: StateStore;
+  /** The Official Account: sign-in inside WeChat. */
+  wechatApp: WeChatApp;
+  openOrigin: string;
+  issuer: string;
+  /** WECHAT_SILENT_LOGIN: inside WeChat, `snsapi_base` first (see WeChatLogin.completeSilent). */
+  silentLogin?: boolean;
+}
+
+/** Where WeChat sends the browser back to: under /interaction/:uid, where the interaction cookie goes. */
+export const wechatCallbackFor = (issuer: string, uid: string) => `${issuer}/interaction/${uid}/wechat/callback`;
+
+/**
+ * The Official Account's authorization for one interaction: its first scope, and the link to
+ * WeChat with a fresh state. Used by the login step and by /auth itself inside WeChat.
+ */
+export class OfficialAccountRedirect {
+  constructor(private readonly deps: WeChatRedirectDeps) {}
+
+  /** Silent first for the people we may know, when the operator turned it on. */
+  firstScope(): WeChatScope {
+    return this.deps.silentLogin ? 'snsapi_base' : 'snsapi_userinfo';
+  }
+
+  /** `issued`: a state already issued for this interaction, the Official Account and `scope`. */
+  async url(uid: string, scope: WeChatScope = this.firstScope(), issued?: string): Promise<string> {
+    const { states, wechatApp, openOrigin, issuer } = this.deps;
+    const state = issued ?? await states.issue({ uid, appId: wechatApp.appId, scope });
+    return officialAccountAuthorizeUrl({ openOrigin, appId: wechatApp.appId, redirectUri: wechatCallbackFor(issuer, uid), scope, state });
+  }
+}
