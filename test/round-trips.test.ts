@@ -59,9 +59,9 @@ describe('a returning sign-in inside WeChat', () => {
     const counts = await signInCounting(browser, rp, 'rt-code-2');
     const sqlite = isSqlite(t.op.idp.db);
     expect(counts).toEqual({
-      // The session and its grant for this app read together; the state for WeChat issued;
-      // the new interaction written. (Inside WeChat there is no login page to stop at.)
-      authorize: 3,
+      // The session and its grant for this app read together; the new interaction written,
+      // and the state for WeChat with it. (Inside WeChat there is no login page to stop at.)
+      authorize: 2,
       // The interaction read with the account the browser is signed in as, which is the one
       // WeChat names, and the state spent (together on PostgreSQL); the interaction's result
       // written.

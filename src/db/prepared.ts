@@ -16,7 +16,8 @@ import { executorFor, isSqlite, type StatementExecutor } from './executor.js';
 export class PreparedQuery<Name extends string> {
   /** The compiled SQL (`?` on SQLite, `$1…` on PostgreSQL). */
   readonly sql: string;
-  private readonly name: string;
+  /** Its name as a PostgreSQL prepared statement. */
+  readonly name: string;
   private readonly slots: (Name | { constant: unknown })[];
   private readonly executor: StatementExecutor;
   private readonly reads: boolean;

@@ -107,7 +107,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
   }
 
   async function redirectToWeChat(ctx: Context, details: Details, scope?: WeChatScope, issued?: string): Promise<void> {
-    ctx.redirect(await officialAccount.url(details.uid, scope, issued));
+    ctx.redirect(await officialAccount.url(details.uid, { scope, issued }));
   }
 
   /** WeChat's QR page for the website app; the same callback finishes it (the state says which app). */

@@ -15,6 +15,8 @@ type SpendValues = 'state' | 'uid' | 'now';
 
 /** The provider's Interaction adapter: reads an interaction ahead with another statement. */
 export type InteractionReader = Pick<KnexAdapter, 'findAheadWith'>;
+/** The provider's adapter: holds another statement with the request's model writes. */
+export type ModelWriter = Pick<KnexAdapter, 'holdAlong'>;
 
 const WELL_FORMED = /^[A-Za-z0-9]{1,128}$/;
 
@@ -51,9 +53,14 @@ export class StateStore {
     this.spend = new PreparedQuery(db, names.spend, this.spendAlong.build);
   }
 
-  async issue(record: StateRecord): Promise<string> {
+  /**
+   * Issues a state. With `heldWith`, the provider's adapter in a request that writes its
+   * interaction, the state is stored with that write (one statement on PostgreSQL), before
+   * the request is answered.
+   */
+  async issue(record: StateRecord, heldWith?: ModelWriter): Promise<string> {
     const values = this.newState(record);
-    await this.insert.run(values);
+    if (!heldWith?.holdAlong(this.insertAlong, values)) await this.insert.run(values);
     return values.state;
   }
 

@@ -3,6 +3,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { detectBrowser } from '../wechat/user-agent.js';
 import { rememberSigninApp } from '../oidc/expired-page.js';
 import type { OfficialAccountRedirect } from './wechat-redirect.js';
+import type { ModelWriter } from './states.js';
 
 /**
  * Inside WeChat the login step has nothing to show: `GET /interaction/:uid` would only send
@@ -25,7 +26,9 @@ export function straightToWeChat(redirect: OfficialAccountRedirect): Middleware 
     if (ctx.response.get('Location') !== `/interaction/${interaction.uid}`) return;
     if (detectBrowser(ctx.get('User-Agent')) !== 'wechat') return;
     rememberSigninApp(ctx, interaction.uid, String(interaction.params.client_id));
-    const url = await redirect.url(interaction.uid);
+    // The state goes with the interaction's own write, which is sent before this answer.
+    const heldWith = (ctx as KoaContextWithOIDC).oidc.provider.Interaction.adapter as Partial<ModelWriter>;
+    const url = await redirect.url(interaction.uid, { heldWith: heldWith.holdAlong ? heldWith as ModelWriter : undefined });
     // As the login step answers: WeChat is reached by a plain 302, the way it documents.
     ctx.status = 302;
     ctx.redirect(url);

@@ -1,6 +1,6 @@
 import type { WeChatApp } from '../wechat/client.js';
 import { officialAccountAuthorizeUrl, type WeChatScope } from '../wechat/authorize-url.js';
-import type { StateStore } from './states.js';
+import type { ModelWriter, StateStore } from './states.js';
 
 export interface WeChatRedirectDeps {
   states: StateStore;
@@ -27,10 +27,14 @@ export class OfficialAccountRedirect {
     return this.deps.silentLogin ? 'snsapi_base' : 'snsapi_userinfo';
   }
 
-  /** `issued`: a state already issued for this interaction, the Official Account and `scope`. */
-  async url(uid: string, scope: WeChatScope = this.firstScope(), issued?: string): Promise<string> {
+  /**
+   * `issued`: a state already issued for this interaction, the Official Account and `scope`;
+   * `heldWith`: the provider's adapter, to store a new state with the request's own writes.
+   */
+  async url(uid: string, options: { scope?: WeChatScope; issued?: string; heldWith?: ModelWriter } = {}): Promise<string> {
     const { states, wechatApp, openOrigin, issuer } = this.deps;
-    const state = issued ?? await states.issue({ uid, appId: wechatApp.appId, scope });
+    const scope = options.scope ?? this.firstScope();
+    const state = options.issued ?? await states.issue({ uid, appId: wechatApp.appId, scope }, options.heldWith);
     return officialAccountAuthorizeUrl({ openOrigin, appId: wechatApp.appId, redirectUri: wechatCallbackFor(issuer, uid), scope, state });
   }
 }

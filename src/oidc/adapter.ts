@@ -141,6 +141,18 @@ export class KnexAdapter implements Adapter {
   }
 
   /**
+   * Holds another store's write (see StatementAlong) to be sent with this request's model
+   * writes: one statement on PostgreSQL, one savepoint on SQLite. False outside a request or
+   * once its writes are sent: the caller then runs it itself.
+   */
+  holdAlong<Name extends string>(along: StatementAlong<Name>, values: Record<Name, unknown>): boolean {
+    const unit = this.statements.unit();
+    if (!unit) return false;
+    unit.along(this.statements.statementsAlong(along as StatementAlong).along, values);
+    return true;
+  }
+
+  /**
    * The browser's session, read before oidc-provider asks for it on the authorization
    * endpoint, with the grant it holds for `clientId` and its account (see read-ahead.ts).
    */

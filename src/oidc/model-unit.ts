@@ -1,4 +1,5 @@
 import type { DeferredWrites } from '../db/request-scope.js';
+import type { PreparedQuery } from '../db/prepared.js';
 
 /** A provider row as stored (the columns the adapter reads back). */
 export interface StoredModel {
@@ -24,7 +25,9 @@ export type HeldWrite =
   | { kind: 'upsert'; values: ModelValues }
   | { kind: 'destroy'; model: string; id: string }
   /** Spends a code or refresh token: sent first, and only if nobody spent it meanwhile. */
-  | { kind: 'consume'; model: string; id: string; at: number };
+  | { kind: 'consume'; model: string; id: string; at: number }
+  /** Another store's write sent with the request's model writes (see KnexAdapter.holdAlong). */
+  | { kind: 'along'; query: PreparedQuery<string>; values: Record<string, unknown> };
 
 /**
  * A code or refresh token this request spent had been spent by another request since it was
@@ -59,6 +62,7 @@ export class ModelUnit implements DeferredWrites {
   private readonly readAhead = new Map<string, StoredModel | null>();
   /** When rows read or consumed in this request were consumed: an upsert keeps that (it never clears it). */
   private readonly consumedAt = new Map<string, string | number>();
+  private alongs = 0;
 
   constructor(private readonly send: WriteSender) {}
 
@@ -87,6 +91,11 @@ export class ModelUnit implements DeferredWrites {
     this.held.set(k, { kind: 'consume', model, id, at });
     this.consumedAt.set(k, at);
     return true;
+  }
+
+  /** Holds another store's write, to be sent with this request's model writes. */
+  along(query: PreparedQuery<string>, values: Record<string, unknown>): void {
+    this.held.set(`along\u0000${this.alongs++}`, { kind: 'along', query, values });
   }
 
   /** Whether the row's spending is held: anything else done to it must send that first. */
