@@ -145,6 +145,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     const wechat = new WeChatClient({ apiOrigin: settings.wechatApiOrigin, observer: metrics.wechatAttempt });
     koa.use(interactionRouter({
       provider: () => live.current,
+      resume: (req, res) => live.handle(req, res),
       states,
       login: new WeChatLogin(wechat, accounts, logger, db, avatars),
       accounts,

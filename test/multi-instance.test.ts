@@ -32,12 +32,15 @@ describe('a sign-in whose steps alternate between two instances', () => {
     const user = newWeChatUser();
     wechatNewUser('multi-1', user);
     const redirect = { url: wechat, state: wechat.searchParams.get('state')!, callback: via(b, wechat.searchParams.get('redirect_uri')!) };
-    const consent = await returnFromWeChat(browser, a.issuer, redirect, 'multi-1'); // B consumes it, A resumes
+    // B spends the state and resumes the sign-in in the same request: on to the consent step.
+    const toConsent = await returnFromWeChat(browser, a.issuer, redirect, 'multi-1');
+    expect(toConsent.status).toBe(303);
+    const consent = await browser.get(`${a.issuer}${new URL(toConsent.location!).pathname}`); // A
     expect(consent.body).toContain('Web &lt;App&gt;');
 
     const consentUid = new URL(consent.url).pathname.split('/')[2]!;
     const confirmed = await browser.post(via(b, `${a.issuer}/interaction/${consentUid}/confirm`)); // B
-    const back = await browser.follow(confirmed.location!, a.issuer); // A
+    const back = await browser.after(confirmed, a.issuer); // A
     const tokens = await rp.finish(back.location!, checks); // token on A
     expect(tokens.claims()?.openid).toBe(user.openid);
 

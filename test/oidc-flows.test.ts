@@ -33,7 +33,7 @@ describe('consent', () => {
     expect(consent.body).toContain(user.nickname);
     const consentUid = new URL(consent.url).pathname.split('/')[2]!;
     const allowed = await browser.post(`${t.op.issuer}/interaction/${consentUid}/confirm`);
-    const back = await browser.follow(allowed.location!, t.op.issuer);
+    const back = await browser.after(allowed, t.op.issuer);
     const tokens = await t.rp.finish(back.location!, checks);
     expect(tokens.claims()?.openid).toBe(user.openid);
   });
@@ -47,7 +47,7 @@ describe('consent', () => {
     const consent = await returnFromWeChat(browser, t.op.issuer, await startWeChat(browser, t.op.issuer, uid), 'consent-deny');
     const consentUid = new URL(consent.url).pathname.split('/')[2]!;
     const denied = await browser.post(`${t.op.issuer}/interaction/${consentUid}/abort`);
-    const back = await browser.follow(denied.location!, t.op.issuer);
+    const back = await browser.after(denied, t.op.issuer);
     expect(new URL(back.location!).searchParams.get('error')).toBe('access_denied');
   });
 

@@ -107,7 +107,7 @@ describe('security headers and inline content', () => {
   it("sends them on oidc-provider's own pages: sign-out confirmation and errors", async () => {
     const browser = new Browser();
     const consent = await toConsent(browser, `${op.issuer}/demo/login`, '要退出');
-    await browser.follow((await browser.post(`${consent.url}/confirm`)).location!, op.issuer);
+    await browser.after(await browser.post(`${consent.url}/confirm`), op.issuer);
     const endUrl = `${op.issuer}/session/end`;
     const logout = await fetchPage(endUrl, { cookie: await browser.jar.getCookieString(endUrl) });
     expect(logout.status).toBe(200);
@@ -217,7 +217,7 @@ describe('names shown as text', () => {
   it('escapes it on the demo app page showing the ID token claims', async () => {
     const browser = new Browser();
     const consent = await toConsent(browser, `${op.issuer}/demo/login`, TRICKY_NICKNAME);
-    const demo = await browser.follow((await browser.post(`${consent.url}/confirm`)).location!, op.issuer);
+    const demo = await browser.after(await browser.post(`${consent.url}/confirm`), op.issuer);
     expect(demo.url).toBe(`${op.issuer}/demo`);
     expect(demo.body).toContain(`<th>nickname</th><td>${ESCAPED_NICKNAME}</td>`);
     expect(demo.body).toContain(`<th>name</th><td>${ESCAPED_NICKNAME}</td>`);
@@ -229,7 +229,7 @@ describe('a sign-in that is gone', () => {
   it('shows an old tab of a finished sign-in as expired, with a link back to the app', async () => {
     const browser = new Browser();
     const consent = await toConsent(browser, `${op.issuer}/demo/login`, '旧标签页');
-    await browser.follow((await browser.post(`${consent.url}/confirm`)).location!, op.issuer);
+    await browser.after(await browser.post(`${consent.url}/confirm`), op.issuer);
 
     for (const old of [consent.signIn, consent.url]) {
       const page = await browser.get(old);

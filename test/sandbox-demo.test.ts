@@ -34,7 +34,7 @@ describe('the demo app signing in through the WeChat sandbox', () => {
 
     const consentUid = new URL(consent.url).pathname.split('/')[2]!;
     const confirmed = await browser.post(`${op.issuer}/interaction/${consentUid}/confirm`);
-    const result = await browser.follow(confirmed.location!, op.issuer);
+    const result = await browser.after(confirmed, op.issuer);
 
     // The demo keeps the sign-in in its own session and shows it at /demo (reloadable).
     expect(result.url).toBe(`${op.issuer}/demo`);

@@ -23,6 +23,11 @@ export class RequestScope {
   private readonly readAhead = new Map<string, unknown>();
   private closed = false;
 
+  /** Whether the request is done with it (its writes sent or being sent). */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** The unit `owner` keeps in this request (made on first use); none once the request is done. */
   unit<Unit extends DeferredWrites>(owner: object, create: () => Unit): Unit | undefined {
     if (this.closed) return undefined;
@@ -68,10 +73,13 @@ export function currentScope(): RequestScope | undefined {
  * (the caller answers with an error instead of what `handle` prepared). Inside a request's
  * context (the request log makes one) the scope is that context's for as long as `handle`
  * runs; anything still running after it (a download started by the request) writes
- * straight to the database, as it would outside a request.
+ * straight to the database, as it would outside a request. A request handed on within its
+ * own request (a sign-in resumed in place, see resume-here.ts) joins the scope still open:
+ * what the first part held is read and sent with the rest.
  */
 export function inRequestScope(handle: () => Promise<void>): Promise<void> {
-  const scope = new RequestScope();
+  const open = currentScope();
+  const scope = open && !open.isClosed ? open : new RequestScope();
   const run = async () => {
     try {
       await handle();

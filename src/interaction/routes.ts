@@ -16,10 +16,13 @@ import type { InteractionReader, StateStore } from './states.js';
 import type { KnexAdapter } from '../oidc/adapter.js';
 import type { WeChatLogin } from './wechat-login.js';
 import { handleWeChatFailure } from './wechat-failure.js';
+import { resumeHere, type ProviderHandler } from './resume-here.js';
 
 export interface InteractionDeps {
   /** The provider in use at this moment (it is rebuilt when the signing keys change). */
   provider: () => Provider;
+  /** Hands a request to that provider: a finished login step resumes the sign-in in place. */
+  resume: ProviderHandler;
   states: StateStore;
   login: WeChatLogin;
   accounts: AccountStore;
@@ -86,10 +89,10 @@ export function interactionRouter(deps: InteractionDeps): Router {
     return details.returnTo;
   }
 
+  /** Ends the interaction and resumes the authorization in this same request (resume-here.ts). */
   async function finish(ctx: Context, details: Details, result: InteractionResults): Promise<void> {
     const returnTo = await endInteraction(details, result);
-    ctx.status = 303;
-    ctx.redirect(returnTo);
+    await resumeHere(ctx, provider(), deps.resume, details.uid, returnTo);
   }
 
   /**

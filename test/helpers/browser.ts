@@ -44,6 +44,11 @@ export class Browser {
     return this.request(url, { method: 'POST', form });
   }
 
+  /** Goes on from `page` while its redirects stay on `origin` (see follow); `page` itself when it leaves. */
+  after(page: Page, origin: string): Promise<Page> {
+    return page.location?.startsWith(origin + '/') ? this.follow(page.location, origin) : Promise.resolve(page);
+  }
+
   /** Follows redirects while they stay on `origin`; returns the first page that leaves it or is not a redirect. */
   async follow(url: string, origin: string): Promise<Page> {
     let page = await this.get(url);

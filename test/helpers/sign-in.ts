@@ -44,7 +44,7 @@ export async function throughConsent(browser: Browser, issuer: string, page: Pag
   if (page.status !== 200 || !page.url.includes('/interaction/')) return page;
   const consentUid = new URL(page.url).pathname.split('/')[2]!;
   const confirmed = await browser.post(`${issuer}/interaction/${consentUid}/confirm`);
-  return browser.follow(confirmed.location!, issuer);
+  return browser.after(confirmed, issuer);
 }
 
 /**
