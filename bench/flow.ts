@@ -42,9 +42,10 @@ function wechatChoice(authorizeUrl: URL, person: Person, n: number): Record<stri
  * One whole sign-in, as the app and the person's WeChat browser make it: the app's
  * authorization request, the provider's redirect to WeChat, WeChat's page and consent, the
  * callback (code exchange, userinfo, account lookup or registration), back to the app with a
- * code, the token request, and userinfo.
+ * code, the token request, and userinfo. Returns how many HTTP requests it sent the provider
+ * (WeChat's excluded): the provider decides how many redirects a sign-in takes.
  */
-export async function signIn(target: Target, person: Person, n: number): Promise<void> {
+export async function signIn(target: Target, person: Person, n: number): Promise<number> {
   const verifier = b64url(randomBytes(32));
   const challenge = b64url(createHash('sha256').update(verifier).digest());
   const auth = new URL(`${target.issuer}/auth`);
@@ -58,7 +59,9 @@ export async function signIn(target: Target, person: Person, n: number): Promise
 
   let url = auth.href;
   let code: string | undefined;
+  let requests = 2; // token and userinfo, after the redirects
   for (let hop = 0; hop < 12 && !code; hop += 1) {
+    if (url.startsWith(`${target.issuer}/`)) requests += 1;
     const response = await person.browser.request(url);
     await expectStatus(response, [302, 303], `GET ${new URL(url).pathname}`);
     await response.arrayBuffer();
@@ -94,6 +97,7 @@ export async function signIn(target: Target, person: Person, n: number): Promise
   // WeChat's avatar URL names the sandbox user: the person picks that user next time.
   person.sandboxUserId ??= /\/sandbox\/avatar\/([^/]+)\//.exec(String(claims.headimgurl))?.[1];
   if (!person.sandboxUserId) throw new Error('userinfo without a sandbox avatar URL');
+  return requests;
 }
 
 export async function userinfo(target: Target, person: Person): Promise<Record<string, unknown>> {
