@@ -1,4 +1,4 @@
-// Server-to-server client for WeChat's web sign-in API (see /work/shared/wechat.md).
+// Server-to-server client for WeChat's web sign-in API: https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
 import { get, GetFailed } from '../http/get.js';
 import { WeChatError } from './errors.js';
 
