@@ -95,6 +95,28 @@ describe('what the person sees when the sign-in does not simply succeed', () => 
     expect(ok.body).toContain('Web &lt;App&gt; 🍜');
   });
 
+  it('resumes a sign-in in the callback only for the browser that started it', async () => {
+    // An app without consent: the callback itself answers with the redirect carrying the code.
+    const rp = await relyingParty(t.op.issuer, 'first-party');
+    const browser = new Browser();
+    const { url, checks } = await rp.start();
+    const { uid } = await openLoginPage(browser, t.op.issuer, url);
+    const redirect = await startWeChat(browser, t.op.issuer, uid);
+    const user = newWeChatUser();
+    wechatNewUser('code-in-place', user);
+
+    const elsewhere = await returnFromWeChat(new Browser(), t.op.issuer, redirect, 'code-in-place');
+    expect(elsewhere.location ?? '').not.toContain('code=');
+    const mine = await returnFromWeChat(browser, t.op.issuer, redirect, 'code-in-place');
+    expect(mine.status).toBe(303);
+    expect(mine.location?.startsWith(rp.redirectUri)).toBe(true);
+    const tokens = await rp.finish(mine.location!, checks);
+    expect(tokens.claims()).toMatchObject({ openid: user.openid, nickname: user.nickname });
+    // The finished interaction is gone: the same callback again gets no second code.
+    const again = await returnFromWeChat(browser, t.op.issuer, redirect, 'code-in-place');
+    expect(again.location ?? '').not.toContain('code=');
+  });
+
   it('keeps a returning person signing in when /sns/userinfo fails', async () => {
     const user = newWeChatUser();
     wechatNewUser('code-keep-1', user);
