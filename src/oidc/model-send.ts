@@ -29,8 +29,8 @@ function byKind(writes: HeldWrite[]) {
  * spends it), nothing is stored and AlreadyConsumed is thrown. So a code used twice at the
  * same moment yields tokens once, where two separate read-then-update steps could not tell.
  * Another store's writes held with them (KnexAdapter.holdAlong) are sent in the same
- * statement or savepoint, whether or not the spending succeeded: only writes that are
- * harmless on their own (the WeChat state of a new interaction) are held that way.
+ * statement or savepoint; on PostgreSQL they are stored even when the spending fails, so only
+ * writes that are harmless on their own (the WeChat state of a new interaction) are held so.
  */
 export function modelSender(db: Knex, upsert: PreparedQuery<(typeof VALUE_COLUMNS)[number]>, destroy: PreparedQuery<'model' | 'id'>): WriteSender {
   const executor = executorFor(db);
