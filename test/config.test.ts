@@ -93,6 +93,35 @@ describe('settings from the environment', () => {
     expect(error.message).toMatch(/^NODE_ENV: /m);
   });
 
+  it('refuses an ISSUER with a path, which the provider cannot serve', async () => {
+    expect((await configError(() => readSettings({ ISSUER: 'https://id.example.com/idp' }))).message)
+      .toMatch(/^ISSUER: must not have a path/);
+  });
+
+  it('listens on loopback only while the sandbox plays WeChat, unless HOST says otherwise', async () => {
+    expect(readSettings({}).host).toBe('127.0.0.1');
+    expect(readSettings({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    expect(readSettings({ WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's1' }).host).toBeUndefined();
+    expect(readSettings(PRODUCTION).host).toBeUndefined();
+    expect(readSettings({ ...PRODUCTION, HOST: '::' }).host).toBe('::');
+    expect((await configError(() => readSettings({ HOST: 'http://0.0.0.0' }))).message).toMatch(/^HOST: /);
+  });
+
+  it('waits DATABASE_WAIT_SECONDS for the database, 15 by default', async () => {
+    expect(readSettings({}).databaseWaitSeconds).toBe(15);
+    expect(readSettings({ DATABASE_WAIT_SECONDS: '0' }).databaseWaitSeconds).toBe(0);
+    expect((await configError(() => readSettings({ DATABASE_WAIT_SECONDS: '-1' }))).message)
+      .toMatch(/^DATABASE_WAIT_SECONDS: must be a whole number of seconds/);
+  });
+
+  it('refuses an SQLite path whose directory does not exist, naming DATABASE_URL', async () => {
+    const missing = join(tmpdir(), 'no-such-dir-idp', 'idp.sqlite3');
+    expect((await configError(() => readSettings({ DATABASE_URL: `sqlite:${missing}` }))).message)
+      .toBe(`DATABASE_URL: the directory ${join(tmpdir(), 'no-such-dir-idp')} does not exist (create it, or fix the path)`);
+    // The default's data/ directory is the service's own to create.
+    expect(readSettings({}).databaseUrl).toBe('sqlite:data/idp.sqlite3');
+  });
+
   it('names the missing half of a WeChat pair', async () => {
     expect((await configError(() => readSettings({ WECHAT_APP_ID: 'wx1' }))).message)
       .toMatch(/^WECHAT_APP_SECRET: /);
@@ -194,17 +223,29 @@ describe('clients file', () => {
     ]);
   });
 
-  it('substitutes ${NAME} anywhere and passes unknown fields through', async () => {
+  it('substitutes ${NAME} anywhere', async () => {
     const file = await clientsFile([shop({
       client_secret: '${SHOP_SECRET}', redirect_uris: ['${ISSUER}/shop/cb'],
-      extra: { nested: ['${ISSUER}'] }, skip_consent: true,
+      contacts: ['ops@${MAIL_DOMAIN}'], skip_consent: true,
     })]);
     const [client] = await readClients(file,
-      { SHOP_SECRET: SECRET, ISSUER: 'https://id.example.com' }, dev);
+      { SHOP_SECRET: SECRET, ISSUER: 'https://id.example.com', MAIL_DOMAIN: 'shop.example.com' }, dev);
     expect(client).toEqual({
       client_id: 'shop', client_secret: SECRET, redirect_uris: ['https://id.example.com/shop/cb'],
-      extra: { nested: ['https://id.example.com'] }, skip_consent: true,
+      contacts: ['ops@shop.example.com'], skip_consent: true,
     });
+  });
+
+  it('refuses unknown fields, with the field it most likely meant', async () => {
+    const file = await clientsFile([shop({
+      skip_consnet: true, post_logout_redirect_uri: 'https://shop.example.com/', colour_scheme: 'dark',
+    })]);
+    const error = await configError(() => readClients(file, {}, dev));
+    expect(error.problems).toEqual([
+      `CLIENTS_FILE ${file}: client "shop" field skip_consnet: unknown field (did you mean skip_consent?)`,
+      `CLIENTS_FILE ${file}: client "shop" field post_logout_redirect_uri: unknown field (did you mean post_logout_redirect_uris?)`,
+      `CLIENTS_FILE ${file}: client "shop" field colour_scheme: unknown field`,
+    ]);
   });
 
   it('names a missing ${VAR} with the client and field', async () => {
@@ -234,6 +275,21 @@ describe('clients file', () => {
       expect.stringMatching(/client "shop" field post_logout_redirect_uris\[1\]: .*https/),
     ]);
     await expect(readClients(file, {}, dev)).resolves.toHaveLength(1);
+  });
+
+  it('refuses the shipped demo client in production, where the demo app is off', async () => {
+    const file = await clientsFile([shop(), { client_id: 'demo', token_endpoint_auth_method: 'none',
+      redirect_uris: ['https://id.example.com/demo/callback'] }]);
+    const error = await configError(() => readClients(file, {}, { production: true }));
+    expect(error.problems).toEqual([expect.stringMatching(/client "demo" field client_id: is the shipped demo app/)]);
+    await expect(readClients(file, {}, dev)).resolves.toHaveLength(2);
+  });
+
+  it('refuses a file without clients in production only', async () => {
+    const file = await clientsFile([]);
+    expect((await configError(() => readClients(file, {}, { production: true }))).message)
+      .toBe(`CLIENTS_FILE ${file}: lists no clients; register at least one relying party (see config/clients.example.json)`);
+    await expect(readClients(file, {}, dev)).resolves.toEqual([]);
   });
 });
 

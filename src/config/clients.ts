@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { closestName } from './did-you-mean.js';
 
 const AUTH_METHODS = [
   'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none',
@@ -29,6 +30,22 @@ export interface ClientMetadata {
 /** Production floor for shared secrets: HS256 (client_secret_jwt) wants at least 256 bits. */
 const MIN_SECRET_LENGTH = 32;
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * The fields a client may have: the metadata oidc-provider uses with the features this provider
+ * turns on, and our own `skip_consent`. Anything else is a typo (`skip_consnet`) or a feature
+ * that is off: oidc-provider would ignore it silently, so it is refused here.
+ */
+const KNOWN_FIELDS = [
+  'client_id', 'client_secret', 'client_name', 'client_uri', 'logo_uri', 'policy_uri', 'tos_uri',
+  'contacts', 'application_type', 'redirect_uris', 'post_logout_redirect_uris', 'grant_types',
+  'response_types', 'scope', 'token_endpoint_auth_method', 'token_endpoint_auth_signing_alg',
+  'jwks', 'jwks_uri', 'id_token_signed_response_alg', 'userinfo_signed_response_alg',
+  'default_max_age', 'require_auth_time', 'initiate_login_uri', 'skip_consent',
+] as const;
+
+/** The client the project ships for its demo app: it leads nowhere when the demo is off. */
+export const DEMO_CLIENT_ID = 'demo';
 
 const absoluteUrl = z.string().refine((v) => URL.canParse(v), 'Invalid URL: must be absolute');
 
@@ -64,6 +81,10 @@ function clientSchema(production: boolean) {
         message: `must be at least ${MIN_SECRET_LENGTH} characters when NODE_ENV=production` });
     }
     if (!production) return;
+    if (client.client_id === DEMO_CLIENT_ID) {
+      ctx.addIssue({ code: 'custom', path: ['client_id'],
+        message: 'is the shipped demo app, which is off when NODE_ENV=production: remove it from the file' });
+    }
     // Codes and tokens travel to these URLs; in production even localhost must be https.
     for (const field of ['redirect_uris', 'post_logout_redirect_uris'] as const) {
       client[field]?.forEach((uri, index) => {
@@ -154,6 +175,13 @@ export async function readClients(file: string, vars: Record<string, string | un
       : `${where}: ${label}: ${reason}`);
 
     for (const m of missing) report(m.path, `variable ${m.name} is not set`);
+    if (client !== null && typeof client === 'object' && !Array.isArray(client)) {
+      for (const field of Object.keys(client)) {
+        if ((KNOWN_FIELDS as readonly string[]).includes(field)) continue;
+        const guess = closestName(field, KNOWN_FIELDS);
+        report([field], `unknown field${guess ? ` (did you mean ${guess}?)` : ''}`);
+      }
+    }
     const unresolved = new Set(missing.map((m) => fieldPath(m.path)));
     const result = schema.safeParse(client, {
       error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined
@@ -177,6 +205,10 @@ export async function readClients(file: string, vars: Record<string, string | un
     clients.push(client as ClientMetadata);
   });
 
+  // A provider with no relying party signs nobody in: in production that is a wrong file.
+  if (options.production && data.length === 0) {
+    problems.push(`${where}: lists no clients; register at least one relying party (see config/clients.example.json)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return clients;
 }

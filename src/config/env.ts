@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import { z } from 'zod';
+import { databaseTarget, sqliteDirectoryProblem } from '../db/target.js';
 import { ConfigError } from './errors.js';
 
 export interface WeChatAppSettings { appId: string; appSecret: string }
@@ -8,9 +10,13 @@ export interface Settings {
   nodeEnv: 'development' | 'production' | 'test';
   production: boolean;
   port: number;
-  /** Absolute http(s) URL without trailing slash, query or fragment. */
+  /** Listen address; undefined → every interface. */
+  host: string | undefined;
+  /** Absolute http(s) URL without path, trailing slash, query or fragment. */
   issuer: string;
   databaseUrl: string;
+  /** How long the start retries a database it cannot reach before giving up, in seconds. */
+  databaseWaitSeconds: number;
   clientsFile: string;
   /** Official Account; undefined → the sandbox stands in for WeChat (never in production). */
   wechat: WeChatAppSettings | undefined;
@@ -29,6 +35,8 @@ export interface Settings {
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export const DEFAULT_DATABASE_URL = 'sqlite:data/idp.sqlite3';
 
 /** Production floor for each cookie key: 32 characters, about 192 bits even as base64. */
 const MIN_COOKIE_KEY_LENGTH = 32;
@@ -56,6 +64,23 @@ const baseUrl = z.string().superRefine((value, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+// The provider's pages, the login step and WeChat's callback all live at the root of the
+// issuer's host; an issuer with a path would publish endpoints that answer nowhere.
+const issuerUrl = baseUrl.refine((value) => !URL.canParse(value) || new URL(value).pathname === '/',
+  'must not have a path: serve the provider at the root of its own host name (https://id.example.com)');
+
+/** A host name or an IP address to listen on. */
+const listenHost = z.string().refine(
+  (v) => isIP(v) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(v),
+  'must be an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
+);
+
+/** A whole number of seconds within bounds. */
+const seconds = (max: number) => z.string()
+  .regex(/^\d+$/, `must be a whole number of seconds from 0 to ${max}`)
+  .transform(Number)
+  .pipe(z.number().max(max, `must be a whole number of seconds from 0 to ${max}`));
+
 /** An on/off setting. */
 const flag = z.string()
   .transform((v) => v.toLowerCase())
@@ -68,11 +93,13 @@ const EnvSchema = z.object({
     .transform(Number)
     .pipe(z.number().int().min(1, 'must be an integer from 1 to 65535')
       .max(65535, 'must be an integer from 1 to 65535'))),
-  ISSUER: optional(baseUrl),
+  HOST: optional(listenHost),
+  ISSUER: optional(issuerUrl),
   DATABASE_URL: optional(z.string().refine(
     (v) => /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(v),
     'must start with sqlite:, postgres:// or postgresql://',
   )),
+  DATABASE_WAIT_SECONDS: optional(seconds(600)),
   CLIENTS_FILE: optional(z.string()),
   WECHAT_APP_ID: optional(z.string()),
   WECHAT_APP_SECRET: optional(z.string()),
@@ -145,6 +172,12 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     cookieKeysGenerated = true;
   }
 
+  // A typo'd directory would otherwise become a new, empty database (new `sub`s for everyone).
+  // The default's directory (data/) is the service's own to create.
+  const databaseUrl = vars.DATABASE_URL ?? DEFAULT_DATABASE_URL;
+  const directoryProblem = vars.DATABASE_URL ? sqliteDirectoryProblem(databaseTarget(databaseUrl)) : undefined;
+  if (directoryProblem) problems.push(`DATABASE_URL: ${directoryProblem} (create it, or fix the path)`);
+
   if (problems.length > 0) throw new ConfigError(problems);
   const sandbox = wechat === undefined && !production;
 
@@ -152,8 +185,11 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     nodeEnv,
     production,
     port,
+    // The sandbox lets anyone sign in as any test user: keep it on this machine unless told.
+    host: vars.HOST ?? (sandbox ? '127.0.0.1' : undefined),
     issuer,
-    databaseUrl: vars.DATABASE_URL ?? 'sqlite:data/idp.sqlite3',
+    databaseUrl,
+    databaseWaitSeconds: vars.DATABASE_WAIT_SECONDS ?? 15,
     clientsFile: vars.CLIENTS_FILE ?? 'config/clients.json',
     wechat,
     wechatWeb,

@@ -2,8 +2,7 @@ import Router from '@koa/router';
 import * as oidc from 'openid-client';
 import type { Context } from 'koa';
 import type { Logger } from '../log.js';
-
-export const DEMO_CLIENT_ID = 'demo';
+import { DEMO_CLIENT_ID } from '../config/clients.js';
 
 interface DemoSession {
   claims: Record<string, unknown>;
