@@ -1,9 +1,13 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import Koa from 'koa';
 import Provider from 'oidc-provider';
 import type { Knex } from 'knex';
 import type { JWK } from 'oidc-provider';
 import type { Config } from './config/index.js';
 import { createKnex, migrateLatest } from './db/knex.js';
+import { databaseTarget } from './db/target.js';
+import { waitForDatabase } from './db/startup-wait.js';
 import { createLogger, type Logger } from './log.js';
 import { AccountStore } from './accounts/store.js';
 import { AvatarStore, isWeChatAvatarHost } from './accounts/avatars.js';
@@ -30,9 +34,7 @@ import { languageSwitchRouter } from './pages/language-switch.js';
 import { errorPages } from './pages/errors.js';
 import { homeRouter } from './pages/home.js';
 import { messageRouter, renderMessage } from './pages/message-page.js';
-import { demoRouter } from './demo/routes.js';
-import { sandboxApp, sandboxWebApp } from './sandbox/app.js';
-import { sandboxRouter } from './sandbox/routes.js';
+import { issuerHostOnly } from './pages/issuer-host.js';
 import { requestLog } from './observability/request-log.js';
 import { Metrics } from './observability/metrics.js';
 import { HEALTH_PATHS, healthRouter } from './observability/health.js';
@@ -58,9 +60,16 @@ export interface IdentityProvider {
  */
 export async function createIdentityProvider(config: Config, logger = createLogger(config.settings.logLevel)): Promise<IdentityProvider> {
   const { settings, clients } = config;
+  // The settings refused a named SQLite path whose directory is missing: what is left to
+  // create is the default's data/ directory.
+  const target = databaseTarget(settings.databaseUrl);
+  if (target.kind === 'sqlite' && target.file !== ':memory:') mkdirSync(dirname(target.file!), { recursive: true });
   const db = createKnex(settings.databaseUrl, logger);
   try {
+    await waitForDatabase(db, settings.databaseUrl, settings.databaseWaitSeconds, logger);
     await migrateLatest(db);
+    // The sandbox and the demo app are development tools: production never loads their code.
+    const sandbox = settings.sandbox ? await import('./sandbox/app.js') : undefined;
     const keySet = await currentKeySet(db);
     const accounts = new AccountStore(db);
     // Avatars are fetched from WeChat's hosts only, and from the hosts the operator set up as
@@ -69,9 +78,9 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     const avatars = new AvatarStore(db, logger, (host) => isWeChatAvatarHost(host) || wechatHosts.has(host));
     // Without WeChat credentials (development only; the config refuses it in production)
     // the built-in sandbox plays WeChat.
-    const wechatApp: WeChatApp = settings.wechat ?? sandboxApp();
+    const wechatApp: WeChatApp = settings.wechat ?? sandbox!.sandboxApp();
     // QR sign-in on desktops needs a website app; the sandbox has one of its own.
-    const webApp: WeChatApp | undefined = settings.wechatWeb ?? (settings.sandbox ? sandboxWebApp() : undefined);
+    const webApp: WeChatApp | undefined = settings.wechatWeb ?? sandbox?.sandboxWebApp();
 
     const states = new StateStore(db);
     const officialAccount = new OfficialAccountRedirect({
@@ -121,6 +130,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.maxIpsCount = 1;
     koa.use(requestLog(logger, { quietPaths: [...HEALTH_PATHS, '/metrics'] }));
     koa.use(metrics.http());
+    koa.use(issuerHostOnly(settings.issuer, [...HEALTH_PATHS, '/metrics']));
     koa.use(securityHeaders({ https: settings.issuer.startsWith('https:') }));
     koa.use(errorPages(logger));
     // Protocol requests (tokens, userinfo, discovery, …) are most of the traffic: straight to
@@ -158,9 +168,13 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       onSignin: metrics.signin,
     }).routes());
     if (settings.sandbox) {
+      const { sandboxRouter } = await import('./sandbox/routes.js');
       koa.use(sandboxRouter({ db, issuer: settings.issuer, appId: wechatApp.appId, appSecret: wechatApp.appSecret, webApp }).routes());
     }
-    if (!settings.production) koa.use(demoRouter({ issuer: settings.issuer, logger }).routes());
+    if (!settings.production) {
+      const { demoRouter } = await import('./demo/routes.js');
+      koa.use(demoRouter({ issuer: settings.issuer, logger }).routes());
+    }
 
     // Anything else: oidc-provider answers it (with our "not found" page when it has nothing).
     koa.use(toProvider);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
 import { createLogger } from '../src/log.js';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
+import { proxied } from './helpers/proxied.js';
 
 // Behind a TLS-terminating proxy the service sees plain HTTP from the proxy's address. Only
 // with TRUST_PROXY does it believe the proxy's X-Forwarded-* headers; otherwise anyone could
@@ -35,11 +36,11 @@ async function forwardedAuthorize(instance: Instance) {
     client_id: 'web-app', response_type: 'code', scope: 'openid', redirect_uri: 'http://127.0.0.1:9/callback',
     code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
   }).toString();
-  const response = await fetch(url, { redirect: 'manual', headers: FORWARDED });
+  const response = await proxied(url.href, new URL(ISSUER).host, { headers: FORWARDED });
   expect(response.status).toBe(303);
   const log = instance.lines.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event?: string; path?: string; ip?: string })
     .find((line) => line.event === 'request' && line.path === '/auth');
-  return { cookies: response.headers.getSetCookie(), ip: log?.ip };
+  return { cookies: response.cookies, ip: log?.ip };
 }
 
 describe('TRUST_PROXY', () => {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startProvider, type RunningProvider } from './helpers/provider.js';
+import { proxied } from './helpers/proxied.js';
 
 // Pages get helmet's whole set (see pages.test.ts for the policy itself); the JSON endpoints
 // get the few headers that mean something to a program, and the same HSTS as pages.
@@ -15,22 +16,20 @@ const API = ['/.well-known/openid-configuration', '/jwks', '/me', '/token', '/to
 
 describe('security headers', () => {
   it.each(API)('on %s: no sniffing, no Referer, nothing allowed if opened as a page, HSTS; no document headers', async (path) => {
-    const response = await fetch(`${origin}${path}`, { method: path.startsWith('/token') ? 'POST' : 'GET' });
-    await response.arrayBuffer();
-    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(response.headers.get('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
-    expect(response.headers.get('strict-transport-security')).toBe(`max-age=${180 * 24 * 60 * 60}; includeSubDomains`);
-    expect(response.headers.get('x-frame-options')).toBeNull();
-    expect(response.headers.get('cross-origin-opener-policy')).toBeNull();
+    const response = await proxied(`${origin}${path}`, 'id.example.test', { method: path.startsWith('/token') ? 'POST' : 'GET' });
+    expect(response.header('x-content-type-options')).toBe('nosniff');
+    expect(response.header('referrer-policy')).toBe('no-referrer');
+    expect(response.header('content-security-policy')).toBe("default-src 'none'; frame-ancestors 'none'");
+    expect(response.header('strict-transport-security')).toBe(`max-age=${180 * 24 * 60 * 60}; includeSubDomains`);
+    expect(response.header('x-frame-options')).toBeNull();
+    expect(response.header('cross-origin-opener-policy')).toBeNull();
   });
 
   it.each(['/', '/auth', '/session/end'])('on %s (pages and redirects): the whole set, with the same HSTS', async (path) => {
-    const response = await fetch(`${origin}${path}`, { redirect: 'manual' });
-    await response.arrayBuffer();
-    expect(response.headers.get('x-frame-options')).toBe('DENY');
-    expect(response.headers.get('content-security-policy')).toContain("script-src 'self'");
-    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
-    expect(response.headers.get('strict-transport-security')).toBe(`max-age=${180 * 24 * 60 * 60}; includeSubDomains`);
+    const response = await proxied(`${origin}${path}`, 'id.example.test');
+    expect(response.header('x-frame-options')).toBe('DENY');
+    expect(response.header('content-security-policy')).toContain("script-src 'self'");
+    expect(response.header('referrer-policy')).toBe('no-referrer');
+    expect(response.header('strict-transport-security')).toBe(`max-age=${180 * 24 * 60 * 60}; includeSubDomains`);
   });
 });

@@ -1,5 +1,4 @@
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import knexFactory, { type Knex } from 'knex';
 import { migrationSource } from '../../migrations/index.js';
 import type { Logger } from '../log.js';
@@ -10,15 +9,17 @@ import { checkpointInBackground, type Checkpointer } from './sqlite-checkpoints.
  * `sqlite:<path>` uses the embedded better-sqlite3 driver; `postgres://…` uses pg.
  */
 export function knexConfig(databaseUrl: string, logger?: Logger): Knex.Config {
-  return { ...driverConfig(databaseUrl), ...(logger ? { log: knexLog(logger) } : {}) };
+  return { ...driverConfig(databaseUrl), log: knexLog(logger) };
 }
 
 /**
  * knex prints its own warnings (e.g. "Acquire connection error" while the database is away)
- * with console.log, stack included: send them to the JSON log as one line each instead.
+ * with console.log, stack included: send them to the JSON log as one line each instead, or
+ * nowhere when there is no log (operator commands and tests report failures themselves).
  */
-function knexLog(logger: Logger): Knex.Config['log'] {
-  const text = (message: unknown) => (message instanceof Error ? message.message : String(message));
+function knexLog(logger: Logger | undefined): Knex.Config['log'] {
+  if (!logger) return { warn() {}, error() {}, deprecate() {}, debug() {} };
+  const text = (message: unknown) => (message instanceof Error ? message.message : String(message)).split('\n')[0];
   return {
     warn: (message) => logger.warn({ event: 'database', message: text(message) }, 'database warning'),
     error: (message) => logger.error({ event: 'database', message: text(message) }, 'database error'),
@@ -119,11 +120,8 @@ function cacheStatements(conn: SqliteConnection): void {
   };
 }
 
+/** Opens the database; an SQLite file is created where it is named (its directory must exist). */
 export function createKnex(databaseUrl: string, logger?: Logger): Knex {
-  if (databaseUrl.startsWith('sqlite:')) {
-    const file = databaseUrl.slice('sqlite:'.length);
-    if (file !== ':memory:') mkdirSync(dirname(resolve(file)), { recursive: true });
-  }
   return knexFactory(knexConfig(databaseUrl, logger));
 }
 
