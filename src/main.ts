@@ -1,9 +1,22 @@
+// The service: `node dist/src/main.js` (what `npm start` runs). Reads the settings once, opens
+// the database, listens, and stops gracefully on SIGTERM or SIGINT.
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { loadConfig, ConfigError } from './config/index.js';
-import { createLogger } from './log.js';
+import { abandonLogs, createLogger, flushLogs } from './log.js';
 import { createIdentityProvider } from './server.js';
 import { startCleanup } from './db/cleanup.js';
 import { startPostgresStatistics } from './db/pg-statistics.js';
+import { DatabaseStartError } from './db/startup-wait.js';
+import { databaseTarget } from './db/target.js';
+
+/** How long a stop may take: requests in flight finish, the database pool closes, logs go out. */
+const STOP_LIMIT_MS = 10_000;
+
+function fail(message: string): never {
+  process.stderr.write(`Failed to start: ${message}\n`);
+  process.exit(1);
+}
 
 async function main(): Promise<void> {
   let config;
@@ -17,40 +30,67 @@ async function main(): Promise<void> {
     throw error;
   }
   const { settings } = config;
-  const logger = createLogger(settings.logLevel);
-  const idp = await createIdentityProvider(config, logger);
+  const logger = createLogger(settings.logLevel, { pretty: settings.nodeEnv === 'development' && process.stdout.isTTY === true });
+  let idp;
+  try {
+    idp = await createIdentityProvider(config, logger);
+  } catch (error) {
+    abandonLogs(logger);
+    if (error instanceof DatabaseStartError) fail(error.message);
+    throw error;
+  }
   const cleanup = startCleanup(idp.db, logger);
   const statistics = idp.db.client.config.client === 'pg' ? startPostgresStatistics(idp.db, logger) : undefined;
   const server = createServer(idp.koa.callback());
   // A port taken by another process (or one below 1024 without the right to bind it) is the
   // operator's to fix: say which setting, then stop, rather than die on an unhandled event.
   server.once('error', (error: NodeJS.ErrnoException) => {
-    const why = error.code === 'EADDRINUSE' ? 'is already in use by another process' : error.code === 'EACCES' ? 'may not be bound by this user' : 'cannot be listened on';
-    process.stderr.write(`Failed to start: PORT ${settings.port} ${why} (${error.code ?? error.message})\n`);
+    const why = error.code === 'EADDRINUSE' ? 'is already in use by another process'
+      : error.code === 'EACCES' ? 'may not be bound by this user'
+        : error.code === 'EADDRNOTAVAIL' ? 'names an address this machine does not have' : 'cannot be listened on';
+    const what = error.code === 'EADDRNOTAVAIL' ? `HOST ${settings.host}` : `PORT ${settings.port}${settings.host ? ` on HOST ${settings.host}` : ''}`;
+    process.stderr.write(`Failed to start: ${what} ${why} (${error.code ?? error.message})\n`);
     cleanup.stop();
     statistics?.stop();
+    abandonLogs(logger);
     setTimeout(() => process.exit(1), 5_000).unref();
     void idp.close().finally(() => process.exit(1));
   });
-  server.listen(settings.port, () => {
-    logger.info({ event: 'started', issuer: settings.issuer, port: settings.port, sandbox: settings.sandbox }, `listening on ${settings.issuer}`);
+  // No HOST: every interface (IPv6 and IPv4), as Node listens by default.
+  server.listen(settings.port, settings.host, () => {
+    const { address, port } = server.address() as AddressInfo;
+    const listening = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    logger.info({
+      event: 'started', listening, issuer: settings.issuer, database: databaseTarget(settings.databaseUrl).label, sandbox: settings.sandbox,
+    }, `listening on ${listening} for issuer ${settings.issuer}`);
     if (settings.sandbox) logger.warn({ event: 'sandbox' }, 'no WeChat credentials: the built-in WeChat sandbox plays WeChat');
     if (settings.cookieKeysGenerated) logger.warn({ event: 'cookie_keys' }, 'COOKIE_KEYS not set: a temporary key signs cookies until the next restart');
   });
 
-  // Stop taking connections, let requests in flight finish, then close the database pool.
+  // Stop taking connections, let requests in flight finish, close the database pool, send the
+  // last log lines; whatever is still busy after STOP_LIMIT_MS is abandoned. A second signal
+  // (Ctrl+C twice) stops at once.
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      abandonLogs(logger);
+      process.exit(1);
+    }
     stopping = true;
     logger.info({ event: 'stopping', signal }, 'shutting down');
     cleanup.stop();
     statistics?.stop();
+    setTimeout(() => {
+      abandonLogs(logger);
+      process.exit(1);
+    }, STOP_LIMIT_MS).unref();
     server.close(() => {
-      void idp.close().then(() => process.exit(0));
+      void idp.close()
+        .then(() => logger.info({ event: 'stopped' }, 'stopped'))
+        .then(() => flushLogs(logger, 2_000))
+        .then(() => process.exit(0));
     });
     server.closeIdleConnections();
-    setTimeout(() => process.exit(1), 10_000).unref();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
@@ -58,6 +98,5 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   const err = error as Error;
-  process.stderr.write(`Failed to start: ${err.name}: ${err.message}\n`);
-  process.exit(1);
+  fail(`${err.name}: ${err.message}`);
 });

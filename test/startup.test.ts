@@ -1,58 +1,36 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
+import { MAIN, SHIPPED_CLIENTS, runService } from './helpers/service.js';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { projectRoot } from '../src/paths.js';
 import { freePort } from '../bench/target.js';
 
-// The real entry point, as `npm start` runs it: compiled, in its own process, configured by
-// the environment only.
-const main = join(projectRoot, 'dist', 'src', 'main.js');
-let dir: string;
-
 // dist/ is compiled by the test run's global setup.
+let dir: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'idp-start-'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run { code: number | null; output: string }
-
-/** Starts the service; resolves when it exits, or when `until` shows up in its output (then stops it). */
-function run(env: Record<string, string>, until?: RegExp): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [main], {
-      cwd: dir,
-      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: join(projectRoot, 'config', 'clients.json'), ...env },
-    });
-    let output = '';
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (until?.test(output)) child.kill('SIGTERM');
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => resolve({ code, output }));
-  });
-}
+const run = (env: Record<string, string>, until?: RegExp) => runService(dir, env, until);
 
 describe('starting the service', () => {
-  it('creates and migrates the SQLite database on first start, then stops cleanly on SIGTERM', async () => {
-    const result = await run({ PORT: String(await freePort()), DATABASE_URL: `sqlite:${join(dir, 'fresh', 'idp.sqlite3')}` }, /"event":"started"/);
+  it('creates and migrates the default SQLite database (data/idp.sqlite3) on first start, then stops cleanly on SIGTERM', async () => {
+    const result = await run({ PORT: String(await freePort()) }, /"event":"started"/);
     expect(result.output).toContain('"event":"started"');
     expect(result.output).toContain('"event":"stopping"');
     expect(result.code).toBe(0);
-    expect(existsSync(join(dir, 'fresh', 'idp.sqlite3'))).toBe(true);
+    expect(existsSync(join(dir, 'data', 'idp.sqlite3'))).toBe(true);
   });
 
   it('on SIGTERM finishes a request in flight before it stops', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [main], {
+    const child = spawn(process.execPath, [MAIN], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: join(projectRoot, 'config', 'clients.json'), PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'inflight.sqlite3')}` },
+      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'inflight.sqlite3')}` },
     });
     let output = '';
     const seen = (pattern: RegExp) => new Promise<void>((resolve) => {
@@ -117,7 +95,7 @@ describe('starting the service', () => {
     try {
       const result = await run({ PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'taken.sqlite3')}` });
       expect(result.code).toBe(1);
-      expect(result.output).toContain(`PORT ${port} is already in use`);
+      expect(result.output).toContain(`PORT ${port} on HOST 127.0.0.1 is already in use`);
       expect(result.output).not.toMatch(/\n\s+at /);
     } finally {
       await new Promise((resolve) => holder.close(resolve));
