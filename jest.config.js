@@ -1,3 +1,8 @@
+// test/postgres/ needs a PostgreSQL server itself (one that goes away, its planner, its
+// statistics): those files run when TEST_DATABASE_URL names PostgreSQL, as in CI, and are left
+// out otherwise (the global setup says so), so that `npm test` needs nothing but Node.
+const onPostgres = /^postgres(ql)?:\/\//.test(process.env.TEST_DATABASE_URL ?? '');
+
 // Jest runs the TypeScript sources as native ES modules (oidc-provider and
 // openid-client are ESM-only): @swc/jest strips the types, Node's VM modules load them.
 export default {
@@ -12,9 +17,9 @@ export default {
   // Sources import './x.js' as NodeNext wants; map those back to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
-  setupFilesAfterEnv: ['<rootDir>/test/helpers/nock-per-file.ts'],
+  setupFilesAfterEnv: ['<rootDir>/test/helpers/expected-warnings.ts', '<rootDir>/test/helpers/nock-per-file.ts'],
   // The browser tests need Chromium and have their own config (jest.browser.config.js).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/', ...(onPostgres ? [] : ['<rootDir>/test/postgres/'])],
   testTimeout: 30000,
   // A test that fails halfway can leave a server or child process behind; the run must still
   // end with its report rather than wait on that handle.

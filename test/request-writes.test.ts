@@ -13,7 +13,7 @@ import { readResumedInteractionFirst, readSessionWithGrantFirst } from '../src/o
 import { installViews } from '../src/pages/views.js';
 import { createLogger } from '../src/log.js';
 import { AccountStore } from '../src/accounts/store.js';
-import { POSTGRES, testDatabaseUrl } from './helpers/database.js';
+import { POSTGRES, describePostgres, testDatabaseUrl } from './helpers/database.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
 
 // During a request the provider's writes are held and sent together before the answer
@@ -334,8 +334,8 @@ describe('an answer whose writes cannot be stored', () => {
   });
 });
 
-// Only a database server can go away mid-request; this part always runs on PostgreSQL.
-describe('the database going away before the writes are sent', () => {
+// Only a database server can go away mid-request; this part runs on PostgreSQL only.
+describePostgres('the database going away before the writes are sent', () => {
   let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
   let proxy: TcpProxy;
   let db: Knex;

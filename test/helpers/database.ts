@@ -3,14 +3,23 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
+import { describe } from '@jest/globals';
 
 /**
- * A PostgreSQL server for the tests that need PostgreSQL itself whatever TEST_DATABASE_URL
- * chooses: that one when it is PostgreSQL, else the local one.
+ * The PostgreSQL server named by TEST_DATABASE_URL, for the tests that need PostgreSQL itself
+ * (a server that goes away, its planner, its statistics); undefined when the run is on SQLite.
  */
-export const POSTGRES = process.env.TEST_DATABASE_URL?.startsWith('postgres')
+export const POSTGRES = /^postgres(ql)?:\/\//.test(process.env.TEST_DATABASE_URL ?? '')
   ? process.env.TEST_DATABASE_URL
-  : 'postgres://postgres@127.0.0.1:5432/postgres';
+  : undefined;
+
+/**
+ * `describe` for PostgreSQL-only tests. Without a PostgreSQL TEST_DATABASE_URL they are
+ * skipped, and their title says so in the report; CI always sets it (see .ci/run).
+ */
+export const describePostgres = (name: string, body: () => void): void => (POSTGRES
+  ? describe(name, body)
+  : describe.skip(`${name} [skipped: needs TEST_DATABASE_URL=postgres://…]`, body));
 
 /**
  * A fresh, empty database for one provider under test. By default an SQLite file in the temp

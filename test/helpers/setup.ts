@@ -65,14 +65,15 @@ export function via(to: RunningProvider, issuer: string, url: string): string {
 }
 
 /**
- * A new database on PostgreSQL itself (POSTGRES), migrated, for a test file, and dropped
+ * A new database on PostgreSQL itself (POSTGRES; call it inside describePostgres), migrated,
+ * for a test file, and dropped
  * after it. Read `db` inside tests, after beforeAll.
  */
 export function usePostgresDatabase(): { db: Knex } {
   const suite = {} as { db: Knex };
   let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
   beforeAll(async () => {
-    database = await testDatabaseUrl(POSTGRES);
+    database = await testDatabaseUrl(POSTGRES!);
     suite.db = createKnex(database.url);
     await migrateLatest(suite.db);
   });

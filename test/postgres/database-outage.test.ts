@@ -2,18 +2,18 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import nock from 'nock';
 import knexFactory, { type Knex } from 'knex';
 import * as oidc from 'openid-client';
-import { Browser, type Page } from './helpers/browser.js';
-import { startProvider, type RunningProvider } from './helpers/provider.js';
-import { POSTGRES, testDatabaseUrl } from './helpers/database.js';
-import { relyingParty, type RelyingParty } from './helpers/relying-party.js';
-import { TcpProxy } from './helpers/tcp-proxy.js';
-import { WECHAT_API, newWeChatUser, wechatExchange, wechatNewUser, type FakeWeChatUser } from './helpers/wechat.js';
-import { openLoginPage, returnFromWeChat, signIn, startWeChat, throughConsent } from './helpers/sign-in.js';
+import { Browser, type Page } from '../helpers/browser.js';
+import { startProvider, type RunningProvider } from '../helpers/provider.js';
+import { POSTGRES, testDatabaseUrl } from '../helpers/database.js';
+import { relyingParty, type RelyingParty } from '../helpers/relying-party.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { WECHAT_API, newWeChatUser, wechatExchange, wechatNewUser, type FakeWeChatUser } from '../helpers/wechat.js';
+import { openLoginPage, returnFromWeChat, signIn, startWeChat, throughConsent } from '../helpers/sign-in.js';
 
 // The database going away in the middle of a sign-in, and coming back. Only a database
-// server can go away (SQLite is a file inside the process), so this file always runs on
-// PostgreSQL: the server named by TEST_DATABASE_URL, or the local one. The service talks to
-// it through a TCP relay the test can cut.
+// server can go away (SQLite is a file inside the process), so this file runs on PostgreSQL
+// only: the server named by TEST_DATABASE_URL. The service talks to it through a TCP relay
+// the test can cut.
 jest.setTimeout(60_000);
 
 let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
@@ -25,7 +25,7 @@ let direct: Knex; // the test's own view of the database, not through the relay
 beforeAll(async () => {
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1/);
-  database = await testDatabaseUrl(POSTGRES);
+  database = await testDatabaseUrl(POSTGRES!);
   const target = new URL(database.url);
   proxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
   const relayed = new URL(database.url);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { usePostgresDatabase } from './helpers/setup.js';
+import { usePostgresDatabase } from '../helpers/setup.js';
 
 interface RawConnection { query(config: string | { name?: string; text: string; values?: unknown[] }): Promise<{ rows: Record<string, unknown>[] }> }
 

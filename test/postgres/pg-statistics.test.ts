@@ -1,10 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import { Writable } from 'node:stream';
-import { createLogger } from '../src/log.js';
-import { startPostgresStatistics } from '../src/db/pg-statistics.js';
-import { createKnex } from '../src/db/knex.js';
-import { POSTGRES } from './helpers/database.js';
-import { usePostgresDatabase } from './helpers/setup.js';
+import { createLogger } from '../../src/log.js';
+import { startPostgresStatistics } from '../../src/db/pg-statistics.js';
+import { createKnex } from '../../src/db/knex.js';
+import { POSTGRES } from '../helpers/database.js';
+import { usePostgresDatabase } from '../helpers/setup.js';
 
 const t = usePostgresDatabase();
 
@@ -55,7 +55,7 @@ describe('the planner statistics of the hot tables, on PostgreSQL', () => {
   it('says once, not every few seconds, that the database cannot be reached', async () => {
     const lines: string[] = [];
     const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
-    const url = new URL(POSTGRES);
+    const url = new URL(POSTGRES!);
     url.pathname = '/idp_no_such_database';
     const gone = createKnex(url.href);
     const statistics = startPostgresStatistics(gone, createLogger('info', sink));
