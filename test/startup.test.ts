@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { MAIN, SHIPPED_CLIENTS, runService } from './helpers/service.js';
+import { projectRoot } from '../src/paths.js';
 import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -100,5 +101,26 @@ describe('starting the service', () => {
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
+  });
+
+  it('npm start runs the compiled service without compiling, and SIGTERM to npm stops the service too', async () => {
+    const port = await freePort();
+    const npm = spawn('npm', ['start', '--prefix', projectRoot], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'npm.sqlite3')}` },
+    });
+    let output = '';
+    npm.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    npm.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const exited = new Promise<void>((resolve) => npm.on('exit', () => resolve()));
+    for (let i = 0; i < 100 && !output.includes('"event":"started"'); i += 1) await new Promise((r) => setTimeout(r, 100));
+    expect(output).toContain('"event":"started"');
+    expect(output).not.toMatch(/tsc/);
+    npm.kill('SIGTERM');
+    await exited;
+    // The service itself drained and stopped: nothing holds the port any more.
+    for (let i = 0; i < 50 && !output.includes('"event":"stopped"'); i += 1) await new Promise((r) => setTimeout(r, 100));
+    expect(output).toContain('"event":"stopped"');
+    await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
 });
