@@ -6,6 +6,8 @@ export interface BlockResult {
   found: boolean;
   /** Provider rows deleted: sessions, grants, codes, access and refresh tokens. */
   revoked: number;
+  /** The account was blocked already: nothing changed, nothing was revoked. */
+  alreadyBlocked?: true;
 }
 
 /**
@@ -14,17 +16,23 @@ export interface BlockResult {
  * fail, the next authorization request finds no session). A sign-in already past WeChat at
  * that moment gets no tokens either: the provider asks for the account when it issues them,
  * and a blocked account yields none (find-account.ts).
+ *
+ * Blocking a blocked account changes nothing: it could not sign in or get tokens since it
+ * was blocked, so there is nothing new to revoke.
  */
 export async function blockAccount(db: Knex, sub: string): Promise<BlockResult> {
   return db.transaction(async (trx) => {
-    const updated = await trx('accounts').where({ id: sub }).update({ disabled: true, updated_at: Date.now() });
-    if (updated === 0) return { found: false, revoked: 0 };
-    return { found: true, revoked: await revokeAccount(trx, sub) };
+    const updated = await trx('accounts').where({ id: sub, disabled: false }).update({ disabled: true, updated_at: Date.now() });
+    if (updated > 0) return { found: true, revoked: await revokeAccount(trx, sub) };
+    const exists = await trx('accounts').first('id').where({ id: sub });
+    return exists ? { found: true, revoked: 0, alreadyBlocked: true } : { found: false, revoked: 0 };
   });
 }
 
 /** Lets a blocked account sign in again; nothing else changes (revoked tokens stay revoked). */
-export async function unblockAccount(db: Knex, sub: string): Promise<{ found: boolean }> {
-  const updated = await db('accounts').where({ id: sub }).update({ disabled: false, updated_at: Date.now() });
-  return { found: updated > 0 };
+export async function unblockAccount(db: Knex, sub: string): Promise<{ found: boolean; alreadyActive?: true }> {
+  const updated = await db('accounts').where({ id: sub, disabled: true }).update({ disabled: false, updated_at: Date.now() });
+  if (updated > 0) return { found: true };
+  const exists = await db('accounts').first('id').where({ id: sub });
+  return exists ? { found: true, alreadyActive: true } : { found: false };
 }

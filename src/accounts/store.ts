@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Account, WeChatIdentity, WeChatProfile } from './types.js';
+import { isSqlite } from '../db/executor.js';
 import { PreparedQuery } from '../db/prepared.js';
 import { currentScope } from '../db/request-scope.js';
 import { registrationFor, registrationsAreSerialized, type Register } from './registration.js';
@@ -38,6 +39,12 @@ const toIdentity = (row: IdentityRow): WeChatIdentity => ({
   openid: row.openid,
   unionid: row.unionid ?? undefined,
 });
+
+/** An account as the operator commands show it. */
+export interface AccountListing { account: Account; identities: WeChatIdentity[] }
+
+/** Operator listings: newest first; the id breaks ties between accounts made in the same millisecond. */
+const NEWEST_FIRST: { column: string; order?: 'asc' | 'desc' }[] = [{ column: 'created_at', order: 'desc' }, { column: 'id' }];
 
 /** SQLite and PostgreSQL report a unique-constraint violation differently. */
 function isUniqueViolation(error: unknown): boolean {
@@ -199,10 +206,34 @@ export class AccountStore {
   }
 
   /** Accounts for the operator, newest first, each with its WeChat identities. */
-  async list(options: { limit: number; blockedOnly?: boolean }): Promise<{ account: Account; identities: WeChatIdentity[] }[]> {
-    const query = this.db('accounts').select('*').orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id' }]).limit(options.limit);
+  async list(options: { limit: number; blockedOnly?: boolean }): Promise<AccountListing[]> {
+    const query = this.db('accounts').select('*').orderBy(NEWEST_FIRST).limit(options.limit);
     if (options.blockedOnly) query.where({ disabled: true });
-    const rows: AccountRow[] = await query;
+    return this.withTheirIdentities(await query);
+  }
+
+  /**
+   * Accounts an operator looks for with one piece of text: a WeChat openid or unionid, or a
+   * `sub`, exactly; or part of the nickname, in any case. Newest first, like list.
+   */
+  async find(text: string, options: { limit: number }): Promise<AccountListing[]> {
+    // `!` escapes the text's own LIKE wildcards, so "50%" matches only "50%". SQLite's LIKE
+    // ignores case (ASCII letters; Chinese has none), PostgreSQL needs ILIKE for the same.
+    const pattern = `%${text.replace(/[!%_]/g, '!$&')}%`;
+    const like = isSqlite(this.db) ? 'like' : 'ilike';
+    // No index serves openid alone (sign-ins look up app id and openid together): a scan is
+    // fine for an operator's occasional search.
+    const rows: AccountRow[] = await this.db('accounts').select('*')
+      .where('id', text)
+      .orWhereIn('id', this.db('wechat_identities').select('account_id').where('openid', text).orWhere('unionid', text))
+      .orWhereRaw(`nickname ${like} ? escape '!'`, [pattern])
+      .orderBy(NEWEST_FIRST)
+      .limit(options.limit);
+    return this.withTheirIdentities(rows);
+  }
+
+  /** The identities of a page of accounts, in one query. */
+  private async withTheirIdentities(rows: AccountRow[]): Promise<AccountListing[]> {
     if (rows.length === 0) return [];
     const identities: IdentityRow[] = await this.db('wechat_identities')
       .select('account_id', 'app_id', 'openid', 'unionid')
