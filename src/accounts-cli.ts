@@ -1,8 +1,8 @@
 // `npm run accounts -- <command>`: the operator's view of the accounts in the database named by
-// DATABASE_URL: list them, block or unblock one by its `sub`. Migrates first.
+// DATABASE_URL: list them, block or unblock one by its `sub`. Migrates an existing database first.
 import { parseArgs as parseOptions } from 'node:util';
 import type { Knex } from 'knex';
-import { out, runCommand, table, time, UsageError } from './cli/command.js';
+import { commonUsage, oneArgument, out, runCommand, table, time, UsageError } from './cli/command.js';
 import { AccountStore } from './accounts/store.js';
 import { blockAccount, unblockAccount } from './accounts/blocking.js';
 
@@ -15,13 +15,16 @@ const USAGE = `Usage: npm run accounts -- <command>
   block <sub>                    block an account: its sign-ins end in access_denied, and its
                                  sessions, refresh and access tokens are revoked at once
   unblock <sub>                  let a blocked account sign in again
-`;
+
+${commonUsage(`set up a new database (SQLite file or schema) if there is none; without it a
+DATABASE_URL naming an SQLite file that does not exist, or a database the service
+never migrated, is refused`)}`;
 
 type Command = { name: 'list'; limit: number; blockedOnly: boolean } | { name: 'block' | 'unblock'; sub: string };
 
 function parseArgs(args: string[]): Command | 'help' {
   const [name, ...rest] = args;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') return 'help';
+  if (name === undefined) return 'help';
   if (name === 'list') {
     let values: { blocked?: boolean; limit?: string };
     try {
@@ -36,8 +39,7 @@ function parseArgs(args: string[]): Command | 'help' {
     return { name, limit, blockedOnly: values.blocked ?? false };
   }
   if (name === 'block' || name === 'unblock') {
-    if (rest.length !== 1 || !rest[0]) throw new UsageError(`${name} takes one argument, the account's sub`);
-    return { name, sub: rest[0] };
+    return { name, sub: oneArgument(rest, `${name} takes one argument, the account's sub`) };
   }
   throw new UsageError(`unknown command ${name}`);
 }
@@ -76,4 +78,4 @@ async function run(db: Knex, command: Command): Promise<void> {
   }
 }
 
-await runCommand({ program: 'accounts', usage: USAGE, parse: parseArgs, run });
+await runCommand({ program: 'accounts', usage: USAGE, parse: parseArgs, schema: 'migrated', run });

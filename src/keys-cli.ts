@@ -1,8 +1,8 @@
 // `npm run keys -- <command>`: the operator's view of the signing keys in the database named by
-// DATABASE_URL. Migrates first. Prints kids and dates, never key material.
+// DATABASE_URL. Migrates an existing database first. Prints kids and dates, never key material.
 import { parseArgs as parseOptions } from 'node:util';
 import type { Knex } from 'knex';
-import { out, runCommand, table, time, UsageError } from './cli/command.js';
+import { commonUsage, out, runCommand, table, time, UsageError } from './cli/command.js';
 import {
   DEFAULT_PUBLISH_FOR_MS, DEFAULT_RETIRE_AFTER_MS, deleteRetiredKeys, listKeys, rotateSigningKey,
 } from './oidc/keys.js';
@@ -17,7 +17,10 @@ const USAGE = `Usage: npm run keys -- <command>
             longer (default ${DEFAULT_RETIRE_AFTER_MS / MINUTE}, 14 days: the session lifetime, so ID
             tokens kept by apps for logout still verify)
   prune     delete the keys that are no longer published
-`;
+
+${commonUsage(`set up a new database (SQLite file or schema) if there is none; without it a
+DATABASE_URL naming an SQLite file that does not exist, or a database the service
+never migrated, is refused`)}`;
 
 type Command = { name: 'list' } | { name: 'prune' } | { name: 'rotate'; publishFor: number; retireAfter: number };
 
@@ -30,7 +33,7 @@ function minutes(option: string, value: string | undefined, fallback: number): n
 
 function parseArgs(args: string[]): Command | 'help' {
   const [name, ...rest] = args;
-  if (name === undefined || name === 'help' || name === '--help' || name === '-h') return 'help';
+  if (name === undefined) return 'help';
   if (name === 'list' || name === 'prune') {
     if (rest.length > 0) throw new UsageError(`${name} takes no arguments (got ${rest.join(' ')})`);
     return { name };
@@ -112,4 +115,4 @@ async function run(db: Knex, command: Command): Promise<void> {
   }
 }
 
-await runCommand({ program: 'keys', usage: USAGE, parse: parseArgs, run });
+await runCommand({ program: 'keys', usage: USAGE, parse: parseArgs, schema: 'migrated', run });
