@@ -68,14 +68,15 @@ async function main(): Promise<void> {
   });
 
   // Stop taking connections, let requests in flight finish, close the database pool, send the
-  // last log lines; whatever is still busy after STOP_LIMIT_MS is abandoned. A second signal
-  // (Ctrl+C twice) stops at once.
+  // last log lines; whatever is still busy after STOP_LIMIT_MS is abandoned. Ctrl+C twice at a
+  // terminal stops at once; a repeated SIGTERM (supervisors may send several) changes nothing.
   let stopping = false;
   const stop = (signal: string) => {
-    if (stopping) {
+    if (stopping && signal === 'SIGINT') {
       abandonLogs(logger);
       process.exit(1);
     }
+    if (stopping) return;
     stopping = true;
     logger.info({ event: 'stopping', signal }, 'shutting down');
     cleanup.stop();

@@ -20,9 +20,13 @@ export function runService(cwd: string, env: Record<string, string>, until?: Reg
       env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, ...env },
     });
     let output = '';
+    let stopped = false;
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      if (until?.test(output)) child.kill('SIGTERM');
+      if (!stopped && until?.test(output)) {
+        stopped = true;
+        child.kill('SIGTERM');
+      }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
