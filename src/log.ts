@@ -44,7 +44,7 @@ export function createLogger(level: LogLevel, output: DestinationStream | LogOut
   };
   let stream: DestinationStream;
   if (destination) stream = destination;
-  else if (pretty) stream = PinoPretty({ sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+  else if (pretty) stream = PinoPretty({ sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
   else {
     // Written to stdout asynchronously and in blocks: lines gather until 4 KiB are waiting (a
     // write call per line was a sizeable share of a busy provider's CPU), and whatever is

@@ -123,4 +123,23 @@ describe('starting the service', () => {
     expect(output).toContain('"event":"stopped"');
     await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
   });
+
+  it('writes readable lines at a terminal in development, JSON lines otherwise', async () => {
+    const port = await freePort();
+    // `script` gives the service a terminal for its stdout, as a developer's shell does.
+    const command = `${process.execPath} ${MAIN}`;
+    const child = spawn('script', ['-qec', command, '/dev/null'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'tty.sqlite3')}` },
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    for (let i = 0; i < 100 && !output.includes('listening on'); i += 1) await new Promise((r) => setTimeout(r, 100));
+    await fetch(`http://127.0.0.1:${port}/healthz`);
+    child.stdin.write('\x03'); // Ctrl+C at the terminal
+    await exited;
+    expect(output).toMatch(/INFO.*listening on http:\/\/127\.0\.0\.1:\d+ for issuer/);
+    expect(output).not.toMatch(/^\{"level"/m);
+  });
 });
