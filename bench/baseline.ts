@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
 import Provider, { type JWK } from 'oidc-provider';
-import { TTL } from '../src/oidc/configuration.js';
+import { TTL } from '../src/oidc/ttl.js';
 import { loadExistingGrant } from '../src/oidc/existing-grant.js';
 import { newRsaPrivateJwk } from '../src/oidc/rsa-key.js';
 import { get } from '../src/http/get.js';

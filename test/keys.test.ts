@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Knex } from 'knex';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
-import { TTL } from '../src/oidc/configuration.js';
+import { TTL } from '../src/oidc/ttl.js';
 import {
   DEFAULT_PUBLISH_FOR_MS, DEFAULT_RETIRE_AFTER_MS, currentKeySet, deleteRetiredKeys, listKeys,
   loadSigningKeys, rotateSigningKey,

@@ -5,6 +5,7 @@ import { findAccountFor } from './find-account.js';
 import { loadExistingGrant } from './existing-grant.js';
 import { renderError, logoutSource, postLogoutSuccessSource } from './pages.js';
 import { PROVIDER_ROUTES } from './routes.js';
+import { TTL } from './ttl.js';
 import type { AccountStore } from '../accounts/store.js';
 
 export interface ProviderOptions {
@@ -18,21 +19,6 @@ export interface ProviderOptions {
   issuer: string;
 }
 
-// Lifetimes in seconds, every model set on purpose rather than left to library defaults.
-export const TTL = {
-  AccessToken: 60 * 60,
-  AuthorizationCode: 60,
-  ClientCredentials: 10 * 60,
-  DeviceCode: 10 * 60,
-  BackchannelAuthenticationRequest: 10 * 60,
-  IdToken: 60 * 60,
-  // WeChat codes live 5 minutes and sign-ins may need a detour (snapshot page, retry):
-  // the interaction outlives them comfortably.
-  Interaction: 30 * 60,
-  RefreshToken: 14 * 24 * 60 * 60,
-  Session: 14 * 24 * 60 * 60,
-  Grant: 14 * 24 * 60 * 60,
-} as const;
 
 export function providerConfiguration(options: ProviderOptions): Configuration {
   return {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { JWK } from 'oidc-provider';
-import { TTL } from './configuration.js';
+import { TTL } from './ttl.js';
 import { newRsaPrivateJwk } from './rsa-key.js';
 
 /**
