@@ -18,8 +18,9 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   setupFilesAfterEnv: ['<rootDir>/test/helpers/expected-warnings.ts', '<rootDir>/test/helpers/nock-per-file.ts'],
-  // The browser tests need Chromium and have their own config (jest.browser.config.js).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/', ...(onPostgres ? [] : ['<rootDir>/test/postgres/'])],
+  // The browser tests need Chromium, the release test minutes and PostgreSQL: each has its own
+  // config (jest.browser.config.js, jest.release.config.js).
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/', '<rootDir>/test/release/', ...(onPostgres ? [] : ['<rootDir>/test/postgres/'])],
   testTimeout: 30000,
   // A test that fails halfway can leave a server or child process behind; the run must still
   // end with its report rather than wait on that handle.

@@ -10,8 +10,6 @@ export default {
   testPathIgnorePatterns: ['/node_modules/'],
   // The release builds its own dist/ in the clone; the working copy's is not used.
   globalSetup: undefined,
-  // Tells the suite it runs under this config (see test/release/suite.ts).
-  globals: { RELEASE_SUITE: true },
   // One build at a time: npm ci compiles better-sqlite3 and TypeScript on two cores.
   maxWorkers: 1,
   // Each slow step (the build, a start) has its own longer limit where it is awaited.

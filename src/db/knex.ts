@@ -142,12 +142,27 @@ function lostMigrationRace(error: unknown): boolean {
   return /already exists/i.test(err.message ?? '');
 }
 
+/** Any fixed number: the PostgreSQL advisory lock that instances migrating at once queue on. */
+const MIGRATION_ADVISORY_LOCK = 7_230_512_001;
+
 /**
- * Brings the schema up to date under knex's migration lock. When several instances start at
- * once, one migrates and the others find the lock taken: they wait for it to be released and
- * then find nothing left to do.
+ * Brings the schema up to date. When several instances start at once, one migrates and the
+ * others wait, then find nothing left to do.
+ *
+ * On PostgreSQL they queue on an advisory lock held by a transaction of their own: knex's own
+ * lock cannot serve on an empty database, where instances starting together may each create
+ * its lock table's row, after which knex finds the lock "taken" forever. On SQLite (one
+ * process per file in practice) knex's lock is enough: losing its race means trying again.
  */
 export async function migrateLatest(db: Knex): Promise<void> {
+  if (db.client.config.client === 'pg') {
+    await db.transaction(async (trx) => {
+      await trx.raw(`set local lock_timeout = '${LOCK_WAIT_MS}ms'`);
+      await trx.raw('select pg_advisory_xact_lock(?)', [MIGRATION_ADVISORY_LOCK]);
+      await db.migrate.latest();
+    });
+    return;
+  }
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     try {

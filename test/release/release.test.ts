@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { freePort } from '../../bench/target.js';
 import { testDatabaseUrl } from '../helpers/database.js';
 import {
-  buildReleaseOfHead, cleanEnv, exitWithin, releaseDescribe, requirePostgres, startService, stopEverything,
+  buildReleaseOfHead, cleanEnv, exitWithin, requirePostgres, startService, stopEverything,
   untilHealthy, untilPrinted, type Build,
 } from './suite.js';
 
@@ -44,7 +44,7 @@ async function discovery(port: number): Promise<{ status: number; issuer?: strin
   });
 }
 
-releaseDescribe('the production release', () => {
+describe('the production release', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'idp-release-'));
     const base = await requirePostgres();

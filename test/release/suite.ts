@@ -1,17 +1,9 @@
-import { describe } from '@jest/globals';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import knexFactory from 'knex';
 import { projectRoot } from '../../src/paths.js';
-
-/**
- * The release suite runs under jest.release.config.js only (which sets RELEASE_SUITE). Under
- * the main config, whose test pattern also matches these files, it is listed as skipped
- * rather than run: it takes minutes and needs PostgreSQL.
- */
-export const releaseDescribe = (globalThis as { RELEASE_SUITE?: boolean }).RELEASE_SUITE === true ? describe : describe.skip;
 
 /** The PostgreSQL server the release runs against: TEST_DATABASE_URL, which must be reachable. */
 export async function requirePostgres(): Promise<string> {
