@@ -135,10 +135,15 @@ describe('starting the service', () => {
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
-    for (let i = 0; i < 100 && !output.includes('listening on'); i += 1) await new Promise((r) => setTimeout(r, 100));
-    await fetch(`http://127.0.0.1:${port}/healthz`);
-    child.stdin.write('\x03'); // Ctrl+C at the terminal
-    await exited;
+    try {
+      for (let i = 0; i < 100 && !output.includes('listening on'); i += 1) await new Promise((r) => setTimeout(r, 100));
+      await fetch(`http://127.0.0.1:${port}/healthz`);
+      child.stdin.write('\x03'); // Ctrl+C at the terminal
+      await exited;
+    } finally {
+      // A failure above must not leave the service running (closing its terminal ends it).
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
     expect(output).toMatch(/INFO.*listening on http:\/\/127\.0\.0\.1:\d+ for issuer/);
     expect(output).not.toMatch(/^\{"level"/m);
   });
