@@ -1,31 +1,13 @@
-import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import knexFactory, { type Knex } from 'knex';
 import { createKnex } from '../src/db/knex.js';
-import { migrationSource } from '../migrations/index.js';
-import { testDatabaseUrl } from './helpers/database.js';
-import { databaseLine, emptyDirectory, filesIn, removeDirectories, onPostgres, runOperatorCommand } from './helpers/command.js';
+import { databaseLine, emptyDirectory, filesIn, removeDirectories } from './helpers/command.js';
+import { ALL, appliedIn, migrate, statusRows } from './helpers/migrate-command.js';
 
 // `npm run migrate -- …` as an operator runs it: it names its database, never creates one
 // unasked, migrates only when told to, and says what it applied.
-const migrate = (url: string, ...args: string[]) => runOperatorCommand('migrate.js', url, args);
-
 afterAll(removeDirectories);
-
-const ALL = (await migrationSource.getMigrations([])).map((m) => migrationSource.getMigrationName(m));
-
-/** The migration names a status listing shows with each status. */
-const statusRows = (stdout: string) => stdout.trim().split('\n').slice(1, -1).map((line) => line.split(/\s{2,}/));
-
-async function appliedIn(url: string): Promise<string[]> {
-  const db = createKnex(url);
-  try {
-    return (await db.schema.hasTable('knex_migrations')) ? await db('knex_migrations').orderBy('id').pluck('name') : [];
-  } finally {
-    await db.destroy();
-  }
-}
 
 describe('npm run migrate on SQLite', () => {
   let directory: string;
@@ -110,42 +92,5 @@ describe('npm run migrate on SQLite', () => {
       expect(databaseLine(run.stderr)).toBeUndefined();
     }
     expect(filesIn(directory)).toEqual([]);
-  });
-});
-
-const describeOnPostgres = onPostgres ? describe : describe.skip;
-
-describeOnPostgres(`npm run migrate on an empty PostgreSQL database${onPostgres ? '' : ' [skipped: needs TEST_DATABASE_URL=postgres://…]'}`, () => {
-  let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
-  beforeEach(async () => {
-    database = await testDatabaseUrl();
-  });
-  afterEach(async () => {
-    await database.drop();
-  });
-
-  /** Every table in the database: status must not even create knex's own. */
-  async function tables(): Promise<string[]> {
-    const db: Knex = knexFactory({ client: 'pg', connection: database.url });
-    try {
-      const { rows } = await db.raw<{ rows: { table_name: string }[] }>('select table_name from information_schema.tables where table_schema = current_schema()');
-      return rows.map((row) => row.table_name);
-    } finally {
-      await db.destroy();
-    }
-  }
-
-  it('status shows every migration pending and creates no table', async () => {
-    const status = await migrate(database.url, 'status');
-    expect(status.code).toBe(0);
-    expect(statusRows(status.stdout)).toEqual(ALL.map((name) => [name, 'pending']));
-    expect(await tables()).toEqual([]);
-  });
-
-  it('sets it up without --create: an existing database is migrate\'s to fill', async () => {
-    const run = await migrate(database.url);
-    expect(run.code).toBe(0);
-    expect(databaseLine(run.stderr)).toMatch(/^database: PostgreSQL postgres(ql)?:\/\//);
-    expect(await appliedIn(database.url)).toEqual(ALL);
   });
 });

@@ -1,6 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
 import Koa from 'koa';
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
@@ -8,13 +6,10 @@ import type { Adapter } from 'oidc-provider';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { executorFor } from '../src/db/executor.js';
 import { knexAdapterFactory } from '../src/oidc/adapter.js';
-import { providerRequestScope } from '../src/oidc/request-writes.js';
 import { readResumedInteractionFirst, readSessionWithGrantFirst } from '../src/oidc/read-ahead.js';
-import { installViews } from '../src/pages/views.js';
-import { createLogger } from '../src/log.js';
 import { AccountStore } from '../src/accounts/store.js';
-import { POSTGRES, describePostgres, testDatabaseUrl } from './helpers/database.js';
-import { TcpProxy } from './helpers/tcp-proxy.js';
+import { testDatabaseUrl } from './helpers/database.js';
+import { appWith, type App } from './helpers/request-scope-app.js';
 
 // During a request the provider's writes are held and sent together before the answer
 // leaves, and a row's session and grant are read with it. What must hold: the request sees
@@ -22,28 +17,6 @@ import { TcpProxy } from './helpers/tcp-proxy.js';
 // answer whose writes could not be stored is never sent.
 jest.setTimeout(60_000);
 
-const silent = createLogger('silent');
-
-interface App { url: string; close(): Promise<void> }
-
-/** A Koa app fronted like oidc-provider's: the request scope outermost, then `before`, then `handle`. */
-async function appWith(handle: (ctx: Koa.Context) => Promise<void>, before: Koa.Middleware[] = []): Promise<App> {
-  const koa = new Koa();
-  koa.use(providerRequestScope(silent));
-  for (const middleware of before) koa.use(middleware);
-  installViews(koa, { cache: true, sandbox: false });
-  koa.use(handle);
-  const server: Server = await new Promise((resolve) => {
-    const s = koa.listen(0, '127.0.0.1', () => resolve(s));
-  });
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections(); // keep-alive connections of fetch would hold it open
-    }),
-  };
-}
 
 /** One request to a fresh app running `handle`; the app is closed once it is answered. */
 async function oneRequest(path: string, handle: (ctx: Koa.Context) => Promise<void>): Promise<number> {
@@ -330,45 +303,6 @@ describe('an answer whose writes cannot be stored', () => {
     } finally {
       await app.close();
       await db.schema.renameTable('oidc_models_away', 'oidc_models');
-    }
-  });
-});
-
-// Only a database server can go away mid-request; this part runs on PostgreSQL only.
-describePostgres('the database going away before the writes are sent', () => {
-  let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
-  let proxy: TcpProxy;
-  let db: Knex;
-
-  beforeAll(async () => {
-    database = await testDatabaseUrl(POSTGRES);
-    const target = new URL(database.url);
-    proxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
-    const relayed = new URL(database.url);
-    relayed.host = `127.0.0.1:${proxy.port}`;
-    db = createKnex(relayed.href);
-    await migrateLatest(db);
-  });
-  afterAll(async () => {
-    await db.destroy();
-    await proxy.close();
-    await database.drop();
-  });
-
-  it('answers 503 temporarily_unavailable with Retry-After, and no token', async () => {
-    const app = await appWith(async (ctx) => {
-      await knexAdapterFactory(db)('AccessToken').upsert('cut-token', { accountId: 'x' } as never, 3600);
-      proxy.cut();
-      ctx.body = { access_token: 'cut-token' };
-    });
-    try {
-      const response = await fetch(`${app.url}/token`, { method: 'POST' });
-      expect(response.status).toBe(503);
-      expect(response.headers.get('retry-after')).toBe('5');
-      expect(await response.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
-    } finally {
-      proxy.restore();
-      await app.close();
     }
   });
 });

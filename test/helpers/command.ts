@@ -46,6 +46,3 @@ export function removeDirectories(): void {
 
 /** What a directory holds: a refused command must leave it as it was (no -wal or -shm either). */
 export const filesIn = (directory: string) => (existsSync(directory) ? readdirSync(directory).sort() : []);
-
-/** Whether a PostgreSQL server is at hand (TEST_DATABASE_URL=postgres://…); without one those tests are skipped. */
-export const onPostgres = /^postgres(ql)?:\/\//.test(process.env.TEST_DATABASE_URL ?? '');

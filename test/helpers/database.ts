@@ -3,7 +3,6 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import knexFactory from 'knex';
-import { describe } from '@jest/globals';
 
 /**
  * The PostgreSQL server named by TEST_DATABASE_URL, for the tests that need PostgreSQL itself
@@ -12,14 +11,6 @@ import { describe } from '@jest/globals';
 export const POSTGRES = /^postgres(ql)?:\/\//.test(process.env.TEST_DATABASE_URL ?? '')
   ? process.env.TEST_DATABASE_URL
   : undefined;
-
-/**
- * `describe` for PostgreSQL-only tests. Without a PostgreSQL TEST_DATABASE_URL they are
- * skipped, and their title says so in the report; CI always sets it (see .ci/run).
- */
-export const describePostgres = (name: string, body: () => void): void => (POSTGRES
-  ? describe(name, body)
-  : describe.skip(`${name} [skipped: needs TEST_DATABASE_URL=postgres://…]`, body));
 
 /**
  * A fresh, empty database for one provider under test. By default an SQLite file in the temp

@@ -65,7 +65,7 @@ export function via(to: RunningProvider, issuer: string, url: string): string {
 }
 
 /**
- * A new database on PostgreSQL itself (POSTGRES; call it inside describePostgres), migrated,
+ * A new database on PostgreSQL itself (POSTGRES; for files in test/postgres/), migrated,
  * for a test file, and dropped
  * after it. Read `db` inside tests, after beforeAll.
  */

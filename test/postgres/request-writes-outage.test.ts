@@ -1,0 +1,48 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Knex } from 'knex';
+import { createKnex, migrateLatest } from '../../src/db/knex.js';
+import { knexAdapterFactory } from '../../src/oidc/adapter.js';
+import { POSTGRES, testDatabaseUrl } from '../helpers/database.js';
+import { appWith } from '../helpers/request-scope-app.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+
+// A request's writes are sent together before its answer leaves (see request-writes.test.ts);
+// when the database goes away right then, the answer must say so instead of handing out a
+// token that was never stored. Only a database server can go away mid-request: PostgreSQL.
+describe('the database going away before the writes are sent', () => {
+  let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
+  let proxy: TcpProxy;
+  let db: Knex;
+
+  beforeAll(async () => {
+    database = await testDatabaseUrl(POSTGRES!);
+    const target = new URL(database.url);
+    proxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
+    const relayed = new URL(database.url);
+    relayed.host = `127.0.0.1:${proxy.port}`;
+    db = createKnex(relayed.href);
+    await migrateLatest(db);
+  });
+  afterAll(async () => {
+    await db.destroy();
+    await proxy.close();
+    await database.drop();
+  });
+
+  it('answers 503 temporarily_unavailable with Retry-After, and no token', async () => {
+    const app = await appWith(async (ctx) => {
+      await knexAdapterFactory(db)('AccessToken').upsert('cut-token', { accountId: 'x' } as never, 3600);
+      proxy.cut();
+      ctx.body = { access_token: 'cut-token' };
+    });
+    try {
+      const response = await fetch(`${app.url}/token`, { method: 'POST' });
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(await response.json()).toEqual({ error: 'temporarily_unavailable', error_description: expect.any(String) });
+    } finally {
+      proxy.restore();
+      await app.close();
+    }
+  });
+});
