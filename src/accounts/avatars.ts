@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
-import { executorFor } from '../db/executor.js';
 import { PreparedQuery } from '../db/prepared.js';
-import { SqliteExecutor } from '../db/sqlite-executor.js';
 import { get, GetFailed, type GetAnswer } from '../http/get.js';
 
 /** The largest avatar kept: WeChat's 132×132 JPEGs weigh a few KB. */
@@ -50,37 +48,15 @@ interface AvatarRow { account_id: string; content_type: string; bytes: Buffer; e
 
 /**
  * Storing a downloaded avatar: the image, and the account's etag that names it, together or
- * not at all. Half the sign-ins of a growing service are first ones and each brings an avatar,
- * so this is compiled once (as registration.ts is): on SQLite two statements in a savepoint of
- * the open write batch, sharing its commit; on PostgreSQL one statement.
+ * not at all. Downloads run beside sign-ins, so two statements in a transaction cost nobody a wait.
  */
 function avatarKeeper(db: Knex): (row: AvatarRow) => Promise<void> {
-  const executor = executorFor(db);
-  if (executor instanceof SqliteExecutor) {
-    const image = new PreparedQuery(db, ['account_id', 'content_type', 'bytes', 'etag', 'source_url', 'updated_at'],
-      (row) => db('avatars').insert(row).onConflict('account_id').merge());
-    const etag = new PreparedQuery(db, ['id', 'avatar_etag'], ({ id, avatar_etag }) => db('accounts').where({ id }).update({ avatar_etag }));
-    return async (row) => {
-      await executor.atomic((run) => {
-        run(image.sql, image.bindings(row));
-        run(etag.sql, etag.bindings({ id: row.account_id, avatar_etag: row.etag }));
-      });
-    };
-  }
-  return async (row) => {
-    await executor.write(POSTGRES_KEEP_AVATAR, [row.account_id, row.content_type, row.bytes, row.etag, row.source_url, row.updated_at], 'avatars_keep');
-  };
+  return (row) =>
+    db.transaction(async (trx) => {
+      await trx('avatars').insert(row).onConflict('account_id').merge();
+      await trx('accounts').where({ id: row.account_id }).update({ avatar_etag: row.etag });
+    });
 }
-
-// $1 account id, $2 content type, $3 bytes, $4 etag, $5 source URL, $6 now.
-const POSTGRES_KEEP_AVATAR = `
-with kept as (
-  insert into avatars (account_id, content_type, bytes, etag, source_url, updated_at) values ($1, $2, $3, $4, $5, $6)
-  on conflict (account_id) do update set content_type = excluded.content_type, bytes = excluded.bytes,
-    etag = excluded.etag, source_url = excluded.source_url, updated_at = excluded.updated_at
-  returning account_id
-)
-update accounts set avatar_etag = $4 where id = (select account_id from kept)`;
 
 /**
  * Each account's avatar, downloaded once per new WeChat avatar URL and served by us (see
