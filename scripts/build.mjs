@@ -3,6 +3,7 @@
 // build, and says so instead of failing the install; such an install takes `dist/` from
 // scripts/release-build.sh (see docs/operations.md).
 import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -13,4 +14,6 @@ try {
   process.stdout.write('TypeScript is not installed (an install without dev packages): dist/ was not built\n');
   process.exit(0);
 }
+// From scratch: a module removed from src/ must not live on in dist/.
+rmSync('dist', { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { commonUsage, note, oneArgument, out, plural, runCommand, table, time, UsageError } from './cli/command.js';
 import { AccountStore, type AccountListing } from './accounts/store.js';
 import { blockAccount, unblockAccount } from './accounts/blocking.js';
+import { revokeAccounts } from './oidc/stored-rows.js';
 
 const DEFAULT_LIMIT = 50;
 
@@ -92,7 +93,7 @@ async function run(db: Knex, command: Command): Promise<void> {
       return;
     }
     case 'block': {
-      const result = await blockAccount(db, command.sub);
+      const result = await blockAccount(db, command.sub, revokeAccounts);
       if (!result.found) throw new Error(`no account with sub ${command.sub}`);
       if (result.alreadyBlocked) {
         out(`${command.sub} is already blocked; nothing changed\n`);

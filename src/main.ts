@@ -6,6 +6,7 @@ import { loadConfig, ConfigError } from './config/index.js';
 import { abandonLogs, createLogger, flushLogs } from './log.js';
 import { createIdentityProvider } from './server.js';
 import { startCleanup } from './db/cleanup.js';
+import { cleanupTasks } from './cleanup-tasks.js';
 import { startPostgresStatistics } from './db/pg-statistics.js';
 import { DatabaseStartError } from './db/startup-wait.js';
 import { databaseTarget } from './db/target.js';
@@ -39,7 +40,7 @@ async function main(): Promise<void> {
     if (error instanceof DatabaseStartError) fail(error.message);
     throw error;
   }
-  const cleanup = startCleanup(idp.db, logger);
+  const cleanup = startCleanup(cleanupTasks(idp.db), logger);
   const statistics = idp.db.client.config.client === 'pg' ? startPostgresStatistics(idp.db, logger) : undefined;
   const server = createServer(idp.koa.callback());
   // A port taken by another process (or one below 1024 without the right to bind it) is the

@@ -15,9 +15,10 @@ import { avatarRouter } from './accounts/avatar-route.js';
 import { currentKeySet } from './oidc/keys.js';
 import { LiveProvider } from './oidc/live-provider.js';
 import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
-import { providerRequestScope } from './oidc/request-writes.js';
-import { readResumedInteractionFirst, readSessionWithGrantFirst } from './oidc/read-ahead.js';
-import { requestScope } from './db/request-scope.js';
+import { providerErrors } from './oidc/provider-errors.js';
+import { heldWritesScope } from './oidc/held-writes.js';
+import { revokeAccounts } from './oidc/stored-rows.js';
+import { mergeAccountsSharingUnionid } from './accounts/merge.js';
 import { providerConfiguration } from './oidc/configuration.js';
 import { WeChatClient, type WeChatApp } from './wechat/client.js';
 import { StateStore } from './interaction/states.js';
@@ -99,9 +100,8 @@ export async function createIdentityProvider(config: Config, logger = createLogg
         issuer: settings.issuer,
       }));
       provider.proxy = settings.trustProxy;
-      provider.use(providerRequestScope(logger));
-      provider.use(readResumedInteractionFirst(provider));
-      provider.use(readSessionWithGrantFirst(provider));
+      provider.use(providerErrors(logger));
+      provider.use(heldWritesScope);
       provider.use(straightToWeChat(officialAccount));
       installViews(provider, pages);
       provider.use(rememberLanguageChoice);
@@ -140,8 +140,8 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       await live.handle(ctx.req, ctx.res);
     };
     koa.use((ctx, next) => (isProviderPath(ctx.path) ? toProvider(ctx) : next()));
-    // Our routes' writes (the login step's interaction updates) are sent before the answer.
-    koa.use(requestScope);
+    // The login step's writes (the interaction it ends) go with those of the sign-in it resumes.
+    koa.use(heldWritesScope);
     koa.use(healthRouter({ db }).routes());
     koa.use(metrics.router().routes());
     installViews(koa, pages);
@@ -157,7 +157,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       provider: () => live.current,
       resume: (req, res) => live.handle(req, res),
       states,
-      login: new WeChatLogin(wechat, accounts, logger, db, avatars),
+      login: new WeChatLogin(wechat, accounts, logger, (unionid) => mergeAccountsSharingUnionid(db, unionid, logger, revokeAccounts), avatars),
       accounts,
       wechatApp,
       officialAccount,

@@ -39,7 +39,7 @@ describe('the account store', () => {
     const a = await store.register(profile('o-official', { unionid: 'u-same', appId: 'wxofficial' }));
     const b = await store.register(profile('o-web', { unionid: 'u-same', appId: 'wxweb' }));
     expect(b.id).toBe(a.id);
-    expect(await store.identitiesOf(a.id)).toHaveLength(2);
+    expect((await store.findWithIdentities(a.id))?.identities).toHaveLength(2);
   });
 
   it('stores 4-byte characters and right-to-left text in nicknames intact', async () => {

@@ -3,6 +3,7 @@ import nock from 'nock';
 import * as oidc from 'openid-client';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { blockAccount } from '../src/accounts/blocking.js';
+import { revokeAccounts } from '../src/oidc/stored-rows.js';
 import { Browser } from './helpers/browser.js';
 import { runOperatorCommand } from './helpers/command.js';
 import { testDatabaseUrl } from './helpers/database.js';
@@ -137,7 +138,7 @@ describe('upgrading a database that already holds sessions and tokens', () => {
       ]);
 
       await migrateLatest(db);
-      expect(await blockAccount(db, 'old-account')).toEqual({ found: true, revoked: 2 });
+      expect(await blockAccount(db, 'old-account', revokeAccounts)).toEqual({ found: true, revoked: 2 });
       expect((await db('oidc_models').select('id').orderBy('id')).map((row: { id: string }) => row.id)).toEqual(['c1', 'r2']);
     } finally {
       await db.destroy();

@@ -2,7 +2,8 @@ import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Knex } from 'knex';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { startCleanup } from '../src/db/cleanup.js';
-import { deleteExpiredModels } from '../src/oidc/adapter.js';
+import { cleanupTasks } from '../src/cleanup-tasks.js';
+import { deleteExpiredModels } from '../src/oidc/stored-rows.js';
 import { StateStore } from '../src/interaction/states.js';
 import { currentKeySet, rotateSigningKey } from '../src/oidc/keys.js';
 import { createLogger } from '../src/log.js';
@@ -58,7 +59,7 @@ describe('the scheduled cleanup', () => {
     const rotation = await rotateSigningKey(db, { publishFor: 0, retireAfter: HOUR, now: Date.now() - 5 * HOUR });
 
     const logger = createLogger('silent');
-    const cleanups = [startCleanup(db, logger), startCleanup(other, logger)];
+    const cleanups = [startCleanup(cleanupTasks(db), logger), startCleanup(cleanupTasks(other), logger)];
     await Promise.all(cleanups.map((cleanup) => cleanup.runOnce()));
     cleanups.forEach((cleanup) => cleanup.stop());
 

@@ -1,10 +1,10 @@
 import type { Knex } from 'knex';
-import { revokeAccount } from '../oidc/adapter.js';
+import type { RevokeAccounts } from './types.js';
 
 export interface BlockResult {
   /** false: no account has this `sub`. */
   found: boolean;
-  /** Provider rows deleted: sessions, grants, codes, access and refresh tokens. */
+  /** Records revoked: sessions, grants, codes, access and refresh tokens. */
   revoked: number;
   /** The account was blocked already: nothing changed, nothing was revoked. */
   alreadyBlocked?: true;
@@ -20,10 +20,10 @@ export interface BlockResult {
  * Blocking a blocked account changes nothing: it could not sign in or get tokens since it
  * was blocked, so there is nothing new to revoke.
  */
-export async function blockAccount(db: Knex, sub: string): Promise<BlockResult> {
+export async function blockAccount(db: Knex, sub: string, revoke: RevokeAccounts): Promise<BlockResult> {
   return db.transaction(async (trx) => {
     const updated = await trx('accounts').where({ id: sub, disabled: false }).update({ disabled: true, updated_at: Date.now() });
-    if (updated > 0) return { found: true, revoked: await revokeAccount(trx, sub) };
+    if (updated > 0) return { found: true, revoked: await revoke(trx, [sub]) };
     const exists = await trx('accounts').first('id').where({ id: sub });
     return exists ? { found: true, revoked: 0, alreadyBlocked: true } : { found: false, revoked: 0 };
   });

@@ -1,9 +1,7 @@
 import type { Knex } from 'knex';
-import { revokeAccount } from '../oidc/adapter.js';
 import type { Logger } from '../log.js';
-import { currentScope } from '../db/request-scope.js';
 import { PreparedQuery } from '../db/prepared.js';
-import { ACCOUNT_READ_AHEAD } from './store.js';
+import type { RevokeAccounts } from './types.js';
 
 interface Owner { id: string; created_at: number | string; disabled: boolean | number }
 
@@ -27,7 +25,12 @@ function ownersOf(db: Knex): PreparedQuery<'unionid'> {
  * others' sessions and tokens are revoked and the accounts deleted; if any was blocked, the
  * one that stays is blocked. Returns the id of the account that owns the unionid afterwards.
  */
-export async function mergeAccountsSharingUnionid(db: Knex, unionid: string, logger: Logger): Promise<string | undefined> {
+export async function mergeAccountsSharingUnionid(
+  db: Knex,
+  unionid: string,
+  logger: Logger,
+  revoke: RevokeAccounts,
+): Promise<string | undefined> {
   // Nearly always one owner: one plain query settles that, without a transaction.
   const owners = await ownersOf(db).run<{ account_id: string }>({ unionid });
   if (owners.length < 2) return owners[0]?.account_id;
@@ -43,13 +46,11 @@ export async function mergeAccountsSharingUnionid(db: Knex, unionid: string, log
     const now = Date.now();
     await trx('wechat_identities').whereIn('account_id', merged).update({ account_id: kept.id, updated_at: now });
     if (others.some((owner) => Boolean(owner.disabled))) await trx('accounts').where({ id: kept.id }).update({ disabled: true, updated_at: now });
-    for (const id of merged) await revokeAccount(trx, id);
+    await revoke(trx, merged);
     await trx('accounts').whereIn('id', merged).del();
     return { kept: kept.id, merged };
   });
   if (result.merged.length > 0) {
-    const scope = currentScope();
-    for (const id of [result.kept, ...result.merged]) if (id) scope?.forget(ACCOUNT_READ_AHEAD, id);
     logger.warn({ event: 'accounts_merged', kept: result.kept, merged: result.merged }, 'accounts sharing a unionid merged into the oldest');
   }
   return result.kept;

@@ -1,7 +1,5 @@
 import type { Knex } from 'knex';
-import { executorFor } from '../db/executor.js';
-import { PreparedQuery } from '../db/prepared.js';
-import { SqliteExecutor } from '../db/sqlite-executor.js';
+import { executorFor, isSqlite } from '../db/executor.js';
 
 /** What a registration stores: the new identity, and the account unless its unionid has one. */
 export interface NewIdentity {
@@ -16,31 +14,29 @@ export interface NewIdentity {
 
 /**
  * A first sign-in's writes, all or nothing: find the account that already holds the
- * unionid, else create one; add the identity; read the account back. Half the sign-ins of a
- * growing service are first ones, so these are compiled once rather than built by knex's
- * transaction each time (six round trips on PostgreSQL).
+ * unionid, else create one; add the identity; read the account back.
  *
- * - SQLite: the statements run back to back, synchronously, in a savepoint of the open write
- *   batch (SqliteExecutor.atomic): nothing can come in between, a failure undoes them all.
- * - PostgreSQL: one statement (data-modifying WITH), atomic by itself, one round trip.
+ * - SQLite: a transaction, where a statement costs no round trip.
+ * - PostgreSQL: one statement (data-modifying WITH), atomic by itself: one round trip where a
+ *   transaction takes six, and half the sign-ins of a growing service are first ones.
  *
  * A duplicate (app id, openid) fails the unique index either way, with nothing stored.
  */
 export type Register = <Row>(identity: NewIdentity) => Promise<Row>;
 
 /**
- * Whether two registrations can never interleave: on SQLite the unionid lookup and the
- * inserts run under the database's write lock, so a second first sign-in with the same
+ * Whether two registrations can never interleave: on SQLite the one connection is held by the
+ * transaction from the unionid lookup to the inserts, so a second first sign-in with the same
  * unionid (through another app, at the same moment) always finds the first one's account.
  * On PostgreSQL both may create an account; the caller merges them afterwards (merge.ts).
  */
 export function registrationsAreSerialized(db: Knex): boolean {
-  return executorFor(db) instanceof SqliteExecutor;
+  return isSqlite(db);
 }
 
 export function registrationFor(db: Knex): Register {
+  if (isSqlite(db)) return sqliteRegistration(db);
   const executor = executorFor(db);
-  if (executor instanceof SqliteExecutor) return sqliteRegistration(db, executor);
   return async <Row>(identity: NewIdentity) => {
     const [row] = await executor.write<Row>(POSTGRES_REGISTER, [
       identity.unionid, identity.accountId, identity.nickname, identity.avatarUrl, identity.now, identity.appId, identity.openid,
@@ -68,22 +64,17 @@ select accounts.* from accounts where accounts.id = (select account_id from sibl
 union all
 select * from created`;
 
-function sqliteRegistration(db: Knex, executor: SqliteExecutor): Register {
-  const sibling = new PreparedQuery(db, ['unionid'], ({ unionid }) => db('wechat_identities').first('account_id').where({ unionid }).orderBy('id'));
-  const account = new PreparedQuery(db, ['id', 'nickname', 'avatar_url', 'disabled', 'created_at', 'updated_at'], (row) => db('accounts').insert(row));
-  const identityRow = new PreparedQuery(db, ['account_id', 'app_id', 'openid', 'unionid', 'created_at', 'updated_at'], (row) => db('wechat_identities').insert(row));
-  const accountById = new PreparedQuery(db, ['id'], ({ id }) => db('accounts').first().where({ id }));
-  return <Row>(identity: NewIdentity) => executor.atomic((run) => {
-    const { now } = identity;
-    const [found] = identity.unionid ? run<{ account_id: string }>(sibling.sql, sibling.bindings({ unionid: identity.unionid })) : [];
-    let accountId = found?.account_id;
-    if (!accountId) {
-      accountId = identity.accountId;
-      run(account.sql, account.bindings({ id: accountId, nickname: identity.nickname, avatar_url: identity.avatarUrl, disabled: 0, created_at: now, updated_at: now }));
+function sqliteRegistration(db: Knex): Register {
+  return <Row>(identity: NewIdentity) => db.transaction(async (trx) => {
+    const { now, unionid } = identity;
+    const sibling: { account_id: string } | undefined = unionid
+      ? await trx('wechat_identities').first('account_id').where({ unionid }).orderBy('id')
+      : undefined;
+    const accountId = sibling?.account_id ?? identity.accountId;
+    if (!sibling) {
+      await trx('accounts').insert({ id: accountId, nickname: identity.nickname, avatar_url: identity.avatarUrl, disabled: false, created_at: now, updated_at: now });
     }
-    run(identityRow.sql, identityRow.bindings({ account_id: accountId, app_id: identity.appId, openid: identity.openid, unionid: identity.unionid, created_at: now, updated_at: now }));
-    // A new account is what was just inserted; only one joined is read back.
-    if (!found) return { id: accountId, nickname: identity.nickname, avatar_url: identity.avatarUrl, avatar_etag: null, disabled: 0, created_at: now, updated_at: now } as Row;
-    return run<Row>(accountById.sql, accountById.bindings({ id: accountId }))[0]!;
+    await trx('wechat_identities').insert({ account_id: accountId, app_id: identity.appId, openid: identity.openid, unionid, created_at: now, updated_at: now });
+    return (await trx('accounts').first().where({ id: accountId })) as Row;
   });
 }

@@ -3,7 +3,6 @@ import type { Knex } from 'knex';
 import type { Account, WeChatIdentity, WeChatProfile } from './types.js';
 import { isSqlite } from '../db/executor.js';
 import { PreparedQuery } from '../db/prepared.js';
-import { currentScope } from '../db/request-scope.js';
 import { registrationFor, registrationsAreSerialized, type Register } from './registration.js';
 
 interface AccountRow {
@@ -53,26 +52,7 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 /** An account row with one of its identities (or none: nulls), as a left join gives them. */
-export type AccountWithIdentityRow = AccountRow & { app_id: string | null; openid: string | null; unionid: string | null };
-type JoinedRow = AccountWithIdentityRow;
-
-/**
- * The key under which rows read ahead for an account are handed over in a request (see
- * RequestScope.remember): the provider's adapter reads a token's account with the token,
- * and oidc-provider asks for that account right after.
- */
-export const ACCOUNT_READ_AHEAD = 'account';
-
-/**
- * The key under which the same rows are handed over by identity (app id, openid): a WeChat
- * callback reads its interaction with the account the browser is signed in as, and a person
- * signing in again is most often that account (AccountStore.findForSignIn).
- */
-export const IDENTITY_READ_AHEAD = 'identity';
-export const identityKey = (appId: string, openid: string) => `${appId}\u0000${openid}`;
-
-/** This request wrote the account: a later lookup in it reads it again. */
-const forgetReadAhead = (accountId: string) => currentScope()?.forget(ACCOUNT_READ_AHEAD, accountId);
+type JoinedRow = AccountRow & { app_id: string | null; openid: string | null; unionid: string | null };
 
 /** The lookups every sign-in, token and userinfo request makes, compiled once (see PreparedQuery). */
 class Lookups {
@@ -116,20 +96,12 @@ export class AccountStore {
     return row && toAccount(row);
   }
 
-  async identitiesOf(accountId: string): Promise<WeChatIdentity[]> {
-    const rows: IdentityRow[] = await this.db('wechat_identities')
-      .select('account_id', 'app_id', 'openid', 'unionid')
-      .where({ account_id: accountId })
-      .orderBy('id');
-    return rows.map(toIdentity);
-  }
-
   /**
    * An account with its identities, in one query: oidc-provider asks for it on every token,
    * refresh and userinfo request, so one round trip instead of two counts.
    */
   async findWithIdentities(id: string): Promise<{ account: Account; identities: WeChatIdentity[] } | undefined> {
-    const rows = currentScope()?.recall<JoinedRow[]>(ACCOUNT_READ_AHEAD, id) ?? await this.lookups.withIdentities.run<JoinedRow>({ id });
+    const rows = await this.lookups.withIdentities.run<JoinedRow>({ id });
     const [first] = rows;
     if (!first) return undefined;
     const identities = rows
@@ -143,11 +115,6 @@ export class AccountStore {
    * sign-in compares both with what WeChat says, and writes only when something changed.
    */
   async findForSignIn(appId: string, openid: string): Promise<{ account: Account; identityUnionid: string | undefined } | undefined> {
-    // Read moments ago in this request, with the interaction (before WeChat was asked): as
-    // fresh as a lookup made then. Only a hit counts; the browser's account may be another.
-    const ahead = currentScope()?.recall<JoinedRow[]>(IDENTITY_READ_AHEAD, identityKey(appId, openid));
-    const identity = ahead?.find((r) => r.app_id === appId && r.openid === openid);
-    if (ahead?.[0] && identity) return { account: toAccount(ahead[0]), identityUnionid: identity.unionid ?? undefined };
     const [row] = await this.lookups.forSignIn.run<AccountRow & { identity_unionid: string | null }>({ app_id: appId, openid });
     return row && { account: toAccount(row), identityUnionid: row.identity_unionid ?? undefined };
   }
@@ -190,7 +157,6 @@ export class AccountStore {
    */
   async updateProfile(accountId: string, profile: WeChatProfile): Promise<boolean> {
     const now = Date.now();
-    forgetReadAhead(accountId);
     return this.db.transaction(async (trx) => {
       await trx('accounts')
         .where({ id: accountId })

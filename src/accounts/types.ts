@@ -1,3 +1,5 @@
+import type { Knex } from 'knex';
+
 export interface Account {
   id: string; // the OIDC `sub`
   nickname: string;
@@ -24,3 +26,10 @@ export interface WeChatProfile {
   nickname: string;
   headimgurl: string;
 }
+
+/**
+ * Ends everything the identity provider issued to these accounts (sessions, grants, codes,
+ * tokens), in the transaction that blocks or merges them; returns how many records went. The
+ * accounts layer knows nothing of OpenID Connect: whoever builds it passes this in.
+ */
+export type RevokeAccounts = (trx: Knex.Transaction, accountIds: string[]) => Promise<number>;

@@ -1,24 +1,22 @@
-import type { Knex } from 'knex';
 import type { Logger } from '../log.js';
-import { deleteExpiredModels } from '../oidc/adapter.js';
-import { StateStore } from '../interaction/states.js';
-import { deleteRetiredKeys } from '../oidc/keys.js';
 
 const EVERY_MS = 10 * 60 * 1000;
 
+/** One kind of dead row: deletes a bounded batch at a time, returns how many went. */
+export type CleanupTask = () => Promise<number>;
+
 /**
- * Deletes expired provider rows, spent WeChat states and retired signing keys on a schedule,
- * in bounded batches. Every instance runs it: the deletes only touch rows that are already
- * dead, so two instances deleting at once just find less to do.
+ * Deletes dead rows on a schedule (expired provider rows, spent WeChat states, retired
+ * signing keys: the owners of those tables pass their tasks in). Every instance runs it: the
+ * deletes only touch rows that are already dead, so two instances deleting at once just find
+ * less to do.
  */
-export function startCleanup(db: Knex, logger: Logger): { stop(): void; runOnce(): Promise<void> } {
-  const states = new StateStore(db);
+export function startCleanup(tasks: Record<string, CleanupTask>, logger: Logger): { stop(): void; runOnce(): Promise<void> } {
   async function runOnce(): Promise<void> {
     try {
-      const models = await deleteExpiredModels(db);
-      const spent = await states.deleteExpired();
-      const keys = (await deleteRetiredKeys(db)).length;
-      if (models || spent || keys) logger.info({ event: 'cleanup', models, states: spent, keys }, 'deleted expired rows');
+      const deleted: Record<string, number> = {};
+      for (const [name, task] of Object.entries(tasks)) deleted[name] = await task();
+      if (Object.values(deleted).some((n) => n > 0)) logger.info({ event: 'cleanup', ...deleted }, 'deleted expired rows');
     } catch (error) {
       logger.warn({ event: 'cleanup_failed', message: (error as Error).message }, 'cleanup failed; will retry');
     }

@@ -6,24 +6,18 @@ import { SqliteExecutor } from './sqlite-executor.js';
 export interface KnexPool {
   acquireConnection(): Promise<unknown>;
   releaseConnection(connection: unknown): Promise<void>;
-  /** The tarn pool behind it (absent once destroyed). */
-  pool?: {
-    numUsed(): number;
-    numPendingAcquires(): number;
-    free: { resource: unknown }[];
-  };
 }
 
 /** Runs compiled SQL (with `?` on SQLite, `$1…` on PostgreSQL) on a connection of knex's pool. */
 export interface StatementExecutor {
   read<Row>(sql: string, bindings: unknown[], name: string): Promise<Row[]>;
-  /** Resolves once the write is committed. */
+  /** Resolves once the write is committed; the rows it returned (`returning …`), if any. */
   write<Row>(sql: string, bindings: unknown[], name: string): Promise<Row[]>;
 }
 
 const executors = new WeakMap<Knex, StatementExecutor>();
 
-/** One executor per knex instance (the SQLite one keeps the open write batch). */
+/** One executor per knex instance (the SQLite one keeps its connection's prepared statements). */
 export function executorFor(db: Knex): StatementExecutor {
   let executor = executors.get(db);
   if (!executor) {

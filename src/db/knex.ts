@@ -51,7 +51,6 @@ function driverConfig(databaseUrl: string): Knex.Config {
           conn.pragma('synchronous = NORMAL');
           conn.pragma('foreign_keys = ON');
           conn.pragma('busy_timeout = 5000');
-          cacheStatements(conn);
           // The log is copied back into the database by a worker thread, not in our commits.
           if (file !== ':memory:') checkpointWithConnection(conn, checkpointInBackground(resolve(file), conn));
           done(null, conn);
@@ -87,7 +86,6 @@ function planOnce(conn: PgConnection, done: (err: Error | null, conn: unknown) =
 
 interface SqliteConnection {
   pragma(p: string): unknown;
-  prepare(sql: string): unknown;
   close(): unknown;
 }
 
@@ -95,29 +93,6 @@ interface SqliteConnection {
 function checkpointWithConnection(conn: SqliteConnection, checkpointer: Checkpointer): void {
   const close = conn.close.bind(conn);
   conn.close = () => checkpointer.stop().then(() => close());
-}
-
-const STATEMENT_CACHE_SIZE = 500;
-
-/**
- * knex asks better-sqlite3 to prepare (parse and plan) every query anew, which was the
- * largest single cost of a sign-in on SQLite. The service sends the same few dozen SQL
- * strings over and over: keep their prepared statements. Reusing one is safe because
- * better-sqlite3 runs each to completion synchronously, and SQLite re-prepares a statement
- * by itself when the schema changes. Bounded, oldest dropped first.
- */
-function cacheStatements(conn: SqliteConnection): void {
-  const prepare = conn.prepare.bind(conn);
-  const cache = new Map<string, unknown>();
-  conn.prepare = (sql: string) => {
-    let statement = cache.get(sql);
-    if (statement === undefined) {
-      statement = prepare(sql);
-      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
-      cache.set(sql, statement);
-    }
-    return statement;
-  };
 }
 
 /** Opens the database; an SQLite file is created where it is named (its directory must exist). */

@@ -1,7 +1,7 @@
 import Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import type Provider from 'oidc-provider';
-import type { InteractionResults } from 'oidc-provider';
+import { errors, type InteractionResults } from 'oidc-provider';
 import type { AccountStore } from '../accounts/store.js';
 import type { WeChatApp } from '../wechat/client.js';
 import type { WeChatScope } from '../wechat/authorize-url.js';
@@ -12,8 +12,8 @@ import { wechatCallbackFor, type OfficialAccountRedirect } from './wechat-redire
 import { renderMessage } from '../pages/message-page.js';
 import { renderExpired, rememberSigninApp } from '../oidc/expired-page.js';
 import { consentItems } from './consent-items.js';
-import type { InteractionReader, StateStore } from './states.js';
-import type { KnexAdapter } from '../oidc/adapter.js';
+import type { StateStore } from './states.js';
+import { interactionPath } from '../oidc/routes.js';
 import type { WeChatLogin } from './wechat-login.js';
 import { handleWeChatFailure } from './wechat-failure.js';
 import { resumeHere, type ProviderHandler } from './resume-here.js';
@@ -69,48 +69,29 @@ export function interactionRouter(deps: InteractionDeps): Router {
       const details = await provider().interactionDetails(ctx.req, ctx.res);
       if (details.uid === ctx.params.uid) return details;
     } catch (error) {
-      if ((error as Error).name !== 'SessionNotFound') throw error;
+      if (!(error instanceof errors.SessionNotFound)) throw error;
     }
     await renderExpired(ctx, provider(), { uid: ctx.params.uid });
     return undefined;
   }
 
   /**
-   * Ends the interaction loaded at the start of this request with `result` and sends the
-   * browser back to oidc-provider. What provider.interactionResult() does, minus reading the
-   * interaction (and its session) from the database a second time.
+   * Ends this request's interaction with `result` (kept with what an earlier interaction of
+   * the same authorization settled, such as its login when consent follows); where the
+   * browser goes next.
    */
-  async function endInteraction(details: Details, result: InteractionResults): Promise<string> {
-    // Kept with what an earlier interaction of the same authorization settled (its login,
-    // when consent follows it), as interactionResult's mergeWithLastSubmission does: without
-    // it, an app asking for prompt=login would be sent back to log in after consenting.
-    details.result = 'error' in result ? result : { ...details.lastSubmission, ...result };
-    await details.save(details.exp - Math.floor(Date.now() / 1000));
-    return details.returnTo;
+  function endInteraction(ctx: Context, result: InteractionResults): Promise<string> {
+    return provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
   }
 
   /** Ends the interaction and resumes the authorization in this same request (resume-here.ts). */
   async function finish(ctx: Context, details: Details, result: InteractionResults): Promise<void> {
-    const returnTo = await endInteraction(details, result);
+    const returnTo = await endInteraction(ctx, result);
     await resumeHere(ctx, provider(), deps.resume, details.uid, returnTo);
   }
 
-  /**
-   * The provider's Interaction adapter when this request's signed interaction cookie names
-   * the interaction of its path: a write of the login step may then travel with the
-   * interaction's read (one round trip on PostgreSQL), and nobody without the cookie can
-   * cause it. Undefined otherwise: `load` reads and checks as usual.
-   */
-  function interactionReader(ctx: Context): InteractionReader | undefined {
-    const current = provider();
-    const adapter = current.Interaction.adapter as Partial<KnexAdapter>;
-    if (!adapter.findAheadWith) return undefined;
-    const uid = current.createContext(ctx.req, ctx.res).cookies.get(current.cookieName('interaction'));
-    return uid === ctx.params.uid ? (adapter as InteractionReader) : undefined;
-  }
-
-  async function redirectToWeChat(ctx: Context, details: Details, scope?: WeChatScope, issued?: string): Promise<void> {
-    ctx.redirect(await officialAccount.url(details.uid, { scope, issued }));
+  async function redirectToWeChat(ctx: Context, details: Details, scope?: WeChatScope): Promise<void> {
+    ctx.redirect(await officialAccount.url(details.uid, scope));
   }
 
   /** WeChat's QR page for the website app; the same callback finishes it (the state says which app). */
@@ -128,8 +109,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const { uid, params } = details;
     await ctx.render('login', {
       app: await clientView(String(params.client_id)),
-      wechatHref: deps.webApp ? `/interaction/${uid}/qr` : undefined,
-      abortHref: `/interaction/${uid}/abort`,
+      wechatHref: deps.webApp ? `${interactionPath(uid)}/qr` : undefined,
+      abortHref: `${interactionPath(uid)}/abort`,
     });
   }
 
@@ -140,13 +121,6 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
   router.get('/interaction/:uid', noStore, async (ctx) => {
     const inWeChat = detectBrowser(ctx.get('User-Agent')) === 'wechat';
-    // Inside WeChat this step almost always leads to WeChat's authorization: its state is
-    // issued with the interaction's read. (When it does not, for a consent, the unused state
-    // simply expires.)
-    const reader = inWeChat ? interactionReader(ctx) : undefined;
-    const issued = reader
-      ? await states.issueReadingInteraction({ uid: ctx.params.uid!, appId: deps.wechatApp.appId, scope: officialAccount.firstScope() }, reader)
-      : undefined;
     const details = await load(ctx);
     if (!details) return;
     const { uid, prompt, params } = details;
@@ -154,7 +128,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
 
     if (prompt.name === 'login') {
       // Inside WeChat there is nothing to choose: go straight to WeChat's authorization.
-      if (inWeChat) return redirectToWeChat(ctx, details, officialAccount.firstScope(), issued);
+      if (inWeChat) return redirectToWeChat(ctx, details);
       return loginPage(ctx, details);
     }
     if (prompt.name === 'consent') {
@@ -165,8 +139,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
         app: await clientView(String(params.client_id)),
         account,
         items: consentItems(missing.length ? missing : String(params.scope ?? '').split(' ').filter(Boolean)),
-        confirmHref: `/interaction/${uid}/confirm`,
-        abortHref: `/interaction/${uid}/abort`,
+        confirmHref: `${interactionPath(uid)}/confirm`,
+        abortHref: `${interactionPath(uid)}/abort`,
       });
     }
     await renderMessage(ctx, 'request_invalid', { detail: `unsupported prompt ${prompt.name}` });
@@ -175,7 +149,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.get('/interaction/:uid/wechat', noStore, async (ctx) => {
     const details = await load(ctx);
     if (!details) return;
-    if (details.prompt.name !== 'login') return ctx.redirect(`/interaction/${details.uid}`);
+    if (details.prompt.name !== 'login') return ctx.redirect(interactionPath(details.uid));
     // WeChat Work cannot open an Official Account link: QR sign-in, or the page explaining.
     if (detectBrowser(ctx.get('User-Agent')) === 'wxwork') {
       return deps.webApp ? redirectToQr(ctx, details, deps.webApp) : loginPage(ctx, details);
@@ -186,24 +160,20 @@ export function interactionRouter(deps: InteractionDeps): Router {
   router.get('/interaction/:uid/qr', noStore, async (ctx) => {
     const details = await load(ctx);
     if (!details) return;
-    if (details.prompt.name !== 'login' || !deps.webApp) return ctx.redirect(`/interaction/${details.uid}`);
+    if (details.prompt.name !== 'login' || !deps.webApp) return ctx.redirect(interactionPath(details.uid));
     await redirectToQr(ctx, details, deps.webApp);
   });
 
   router.get('/interaction/:uid/wechat/callback', noStore, async (ctx) => {
     const code = typeof ctx.query.code === 'string' ? ctx.query.code : '';
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-    // The state is checked and spent before anything else: a replayed or foreign callback
-    // stops here, whatever else it carries. With the interaction's own cookie, it is spent
-    // in the statement that reads the interaction.
-    const reader = interactionReader(ctx);
-    const spentEarly = reader ? await states.consumeReadingInteraction(state, ctx.params.uid!, reader) : undefined;
     const details = await load(ctx);
     if (!details) return;
     const { uid } = details;
-    const retry = `/interaction/${uid}`;
-
-    const spent = reader ? spentEarly : await states.consume(state, uid);
+    const retry = interactionPath(uid);
+    // The state is checked and spent before anything else of the callback: a replayed or
+    // foreign callback stops here, whatever else it carries.
+    const spent = await states.consume(state, uid);
     if (!spent) {
       logger.warn({ event: 'signin', outcome: 'state_invalid', uid }, 'WeChat callback with an unknown, spent or foreign state');
       counted('state_invalid');
@@ -234,7 +204,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
         counted('blocked');
         // The interaction ends here with access_denied; the page says why, and its button
         // takes the person on to the app, which receives the error.
-        const back = await endInteraction(details, { error: 'access_denied', error_description: 'This account is blocked' });
+        const back = await endInteraction(ctx, { error: 'access_denied', error_description: 'This account is blocked' });
         return renderMessage(ctx, 'account_blocked', { action: { href: back, zh: '返回应用', en: 'Back to the app' } });
       }
       const result = outcome.registered ? 'registered' : 'signed_in';
@@ -250,7 +220,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
     const details = await load(ctx);
     if (!details) return;
     const { prompt, params, session } = details;
-    if (prompt.name !== 'consent' || !session?.accountId) return ctx.redirect(`/interaction/${details.uid}`);
+    if (prompt.name !== 'consent' || !session?.accountId) return ctx.redirect(interactionPath(details.uid));
 
     const { Grant } = provider();
     const grant = details.grantId

@@ -1,10 +1,8 @@
-import type { Knex } from 'knex';
 import type { AccountStore } from '../accounts/store.js';
 import type { AvatarStore } from '../accounts/avatars.js';
 import type { Account, WeChatProfile } from '../accounts/types.js';
 import type { WeChatApp, WeChatClient, WeChatOAuthToken } from '../wechat/client.js';
 import type { Logger } from '../log.js';
-import { mergeAccountsSharingUnionid } from '../accounts/merge.js';
 import { WeChatError } from '../wechat/errors.js';
 
 // What /sns/userinfo answers for an access token it no longer takes (wechat.md: 42001
@@ -29,7 +27,8 @@ export class WeChatLogin {
     private readonly wechat: WeChatClient,
     private readonly accounts: AccountStore,
     private readonly logger: Logger,
-    private readonly db: Knex,
+    /** Merges the accounts sharing a unionid into the oldest; that account's id (accounts/merge.ts). */
+    private readonly mergeSharing: (unionid: string) => Promise<string | undefined>,
     private readonly avatars?: AvatarStore,
   ) {}
 
@@ -75,7 +74,7 @@ export class WeChatLogin {
 
   /** The account that owns `unionid` once any duplicates are merged into the oldest. */
   private async mergedAccount(unionid: string, account: Account): Promise<Account> {
-    const owner = await mergeAccountsSharingUnionid(this.db, unionid, this.logger);
+    const owner = await this.mergeSharing(unionid);
     if (!owner || owner === account.id) return account;
     return (await this.accounts.findById(owner)) ?? account;
   }

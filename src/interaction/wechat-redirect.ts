@@ -1,6 +1,7 @@
 import type { WeChatApp } from '../wechat/client.js';
+import { interactionPath } from '../oidc/routes.js';
 import { officialAccountAuthorizeUrl, type WeChatScope } from '../wechat/authorize-url.js';
-import type { ModelWriter, StateStore } from './states.js';
+import type { StateStore } from './states.js';
 
 export interface WeChatRedirectDeps {
   states: StateStore;
@@ -13,7 +14,7 @@ export interface WeChatRedirectDeps {
 }
 
 /** Where WeChat sends the browser back to: under /interaction/:uid, where the interaction cookie goes. */
-export const wechatCallbackFor = (issuer: string, uid: string) => `${issuer}/interaction/${uid}/wechat/callback`;
+export const wechatCallbackFor = (issuer: string, uid: string) => `${issuer}${interactionPath(uid)}/wechat/callback`;
 
 /**
  * The Official Account's authorization for one interaction: its first scope, and the link to
@@ -27,14 +28,10 @@ export class OfficialAccountRedirect {
     return this.deps.silentLogin ? 'snsapi_base' : 'snsapi_userinfo';
   }
 
-  /**
-   * `issued`: a state already issued for this interaction, the Official Account and `scope`;
-   * `heldWith`: the provider's adapter, to store a new state with the request's own writes.
-   */
-  async url(uid: string, options: { scope?: WeChatScope; issued?: string; heldWith?: ModelWriter } = {}): Promise<string> {
+  /** WeChat's authorization link for the interaction `uid`, with a new state; `scope` by default the first. */
+  async url(uid: string, scope: WeChatScope = this.firstScope()): Promise<string> {
     const { states, wechatApp, openOrigin, issuer } = this.deps;
-    const scope = options.scope ?? this.firstScope();
-    const state = options.issued ?? await states.issue({ uid, appId: wechatApp.appId, scope }, options.heldWith);
+    const state = await states.issue({ uid, appId: wechatApp.appId, scope });
     return officialAccountAuthorizeUrl({ openOrigin, appId: wechatApp.appId, redirectUri: wechatCallbackFor(issuer, uid), scope, state });
   }
 }

@@ -4,7 +4,7 @@ import { knexAdapterFactory } from './adapter.js';
 import { findAccountFor } from './find-account.js';
 import { loadExistingGrant } from './existing-grant.js';
 import { renderError, logoutSource, postLogoutSuccessSource } from './pages.js';
-import { PROVIDER_ROUTES } from './routes.js';
+import { PROVIDER_ROUTES, interactionPath } from './routes.js';
 import { TTL } from './ttl.js';
 import type { AccountStore } from '../accounts/store.js';
 
@@ -30,7 +30,7 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     loadExistingGrant,
     routes: { ...PROVIDER_ROUTES },
     interactions: {
-      url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}`,
+      url: (_ctx: KoaContextWithOIDC, interaction) => interactionPath(interaction.uid),
     },
     // First-party apps mark themselves `skip_consent: true` in the clients file.
     extraClientMetadata: {

@@ -5,6 +5,12 @@ import { isDatabaseUnavailable } from '../db/errors.js';
 /** How long a relying party should wait before retrying, in seconds. */
 export const RETRY_AFTER_S = 5;
 
+/** What a program is told while the database is away: a temporary condition, worth a retry. */
+export const UNAVAILABLE_ANSWER = {
+  error: 'temporarily_unavailable',
+  error_description: 'the service is temporarily unable to handle the request; retry shortly',
+} as const;
+
 /**
  * Remembers that a request failed because the database was unreachable. oidc-provider
  * answers every unexpected error with `500 server_error`; its `server_error` event is where
@@ -25,8 +31,5 @@ export const databaseOutageAnswers: Middleware = async (ctx, next) => {
   if (!ctx.state.databaseUnavailable || ctx.status !== 500 || !ctx.response.is('json')) return;
   ctx.status = 503;
   ctx.set('Retry-After', String(RETRY_AFTER_S));
-  ctx.body = {
-    error: 'temporarily_unavailable',
-    error_description: 'the service is temporarily unable to handle the request; retry shortly',
-  };
+  ctx.body = { ...UNAVAILABLE_ANSWER };
 };

@@ -29,3 +29,11 @@ export function isProviderApiPath(path: string): boolean {
   return path === PROVIDER_ROUTES.token || path === PROVIDER_ROUTES.userinfo || path === PROVIDER_ROUTES.jwks
     || path === PROVIDER_ROUTES.introspection || path === PROVIDER_ROUTES.revocation || path.startsWith('/.well-known/');
 }
+
+/** oidc-provider's endpoints that answer a browser with pages and redirects (the rest answer programs, in JSON). */
+export function answersWithPages(path: string): boolean {
+  return [PROVIDER_ROUTES.authorization, PROVIDER_ROUTES.end_session].some((route) => path === route || path.startsWith(`${route}/`));
+}
+
+/** Where oidc-provider sends the browser for the login step (see configuration.ts). */
+export const interactionPath = (uid: string) => `/interaction/${uid}`;

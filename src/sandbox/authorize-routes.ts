@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import type Router from '@koa/router';
+import { WECHAT_STATE } from '../wechat/authorize-url.js';
 import type { Context } from 'koa';
 import type { SandboxGrants, SandboxScope, SandboxSubject } from './grants.js';
 import {
@@ -68,7 +69,7 @@ function checkParams(values: Record<string, unknown>, deps: AuthorizeDeps, flow:
     return refuse({ code: 10005, zh: 'scope 参数错误或没有 scope 权限', en: 'scope must be snsapi_login for QR sign-in.' });
   }
   if (!state) return refuse({ code: 10013, zh: 'state 不能为空', en: 'state is missing.' });
-  if (!/^[A-Za-z0-9]{1,128}$/.test(state)) return refuse({ zh: '参数错误', en: 'state may only hold A-Z, a-z, 0-9, at most 128 characters.' });
+  if (!WECHAT_STATE.test(state)) return refuse({ zh: '参数错误', en: 'state may only hold A-Z, a-z, 0-9, at most 128 characters.' });
   return { ok: true, params: { appid, redirect_uri: redirectUri, response_type: 'code', scope: scope as SandboxScope, state } };
 }
 

@@ -1,6 +1,7 @@
 export type WeChatScope = 'snsapi_base' | 'snsapi_userinfo';
 
-const STATE = /^[A-Za-z0-9]{1,128}$/;
+/** What WeChat takes as `state`: 1 to 128 letters and digits (wechat.md). */
+export const WECHAT_STATE = /^[A-Za-z0-9]{1,128}$/;
 
 /**
  * WeChat opens its authorize page only for a link whose five parameters come in exactly this
@@ -14,7 +15,7 @@ export function officialAccountAuthorizeUrl(input: {
   scope: WeChatScope;
   state: string;
 }): string {
-  if (!STATE.test(input.state)) throw new Error('WeChat state must be 1-128 characters of [A-Za-z0-9]');
+  if (!WECHAT_STATE.test(input.state)) throw new Error('WeChat state must be 1-128 characters of [A-Za-z0-9]');
   return (
     `${input.openOrigin}/connect/oauth2/authorize` +
     `?appid=${encodeURIComponent(input.appId)}` +
@@ -31,7 +32,7 @@ export function officialAccountAuthorizeUrl(input: {
  * the same order, with `snsapi_login` (wechat.md, "The authorize URL").
  */
 export function qrConnectUrl(input: { openOrigin: string; appId: string; redirectUri: string; state: string }): string {
-  if (!STATE.test(input.state)) throw new Error('WeChat state must be 1-128 characters of [A-Za-z0-9]');
+  if (!WECHAT_STATE.test(input.state)) throw new Error('WeChat state must be 1-128 characters of [A-Za-z0-9]');
   return (
     `${input.openOrigin}/connect/qrconnect` +
     `?appid=${encodeURIComponent(input.appId)}` +

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
 import { blockAccount } from '../../src/accounts/blocking.js';
+import { revokeAccounts } from '../../src/oidc/stored-rows.js';
 import { WECHAT_PHONE, allowAsNewUser, demoToConsent, fitsWidth, pathOf, screenshot, signInToDemo, useBrowser } from './chromium.js';
 
 // A person signing in to the demo app, clicking through real Chromium: the sandbox plays
@@ -122,7 +123,7 @@ describe('a blocked account', () => {
     await signInToDemo(first, t.op.issuer, '停用测试');
     const [newest] = await t.op.idp.accounts.list({ limit: 1 });
     expect(newest!.account.nickname).toBe('停用测试');
-    expect(await blockAccount(t.op.idp.db, newest!.account.id)).toMatchObject({ found: true });
+    expect(await blockAccount(t.op.idp.db, newest!.account.id, revokeAccounts)).toMatchObject({ found: true });
 
     const page = await t.open();
     await page.goto(`${t.op.issuer}/demo/login`);

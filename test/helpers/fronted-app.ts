@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import Koa from 'koa';
-import { providerRequestScope } from '../../src/oidc/request-writes.js';
+import { providerErrors } from '../../src/oidc/provider-errors.js';
 import { installViews } from '../../src/pages/views.js';
 import { createLogger } from '../../src/log.js';
 
@@ -9,10 +9,10 @@ const silent = createLogger('silent');
 
 export interface App { url: string; close(): Promise<void> }
 
-/** A Koa app fronted like oidc-provider's: the request scope outermost, then `before`, then `handle`. */
+/** A Koa app fronted like oidc-provider's: its error answers outermost, then `before`, then `handle`. */
 export async function appWith(handle: (ctx: Koa.Context) => Promise<void>, before: Koa.Middleware[] = []): Promise<App> {
   const koa = new Koa();
-  koa.use(providerRequestScope(silent));
+  koa.use(providerErrors(silent));
   for (const middleware of before) koa.use(middleware);
   installViews(koa, { cache: true, sandbox: false });
   koa.use(handle);

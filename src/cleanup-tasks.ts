@@ -1,0 +1,15 @@
+import type { Knex } from 'knex';
+import type { CleanupTask } from './db/cleanup.js';
+import { StateStore } from './interaction/states.js';
+import { deleteRetiredKeys } from './oidc/keys.js';
+import { deleteExpiredModels } from './oidc/stored-rows.js';
+
+/** The dead rows the scheduled cleanup deletes, by the name its log line gives them. */
+export function cleanupTasks(db: Knex): Record<string, CleanupTask> {
+  const states = new StateStore(db);
+  return {
+    models: () => deleteExpiredModels(db),
+    states: () => states.deleteExpired(),
+    keys: async () => (await deleteRetiredKeys(db)).length,
+  };
+}

@@ -1,0 +1,56 @@
+import Keygrip from 'keygrip';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import { interactionPath } from './routes.js';
+
+/**
+ * The only module that relies on oidc-provider behaviour outside its documented API. Each
+ * assumption names the upstream source it was read from, at the version pinned in
+ * package.json, and test/oidc-internals.contract.test.ts checks each against the installed
+ * library: an upgrade that breaks one fails that test instead of quietly turning a feature
+ * off. Upgrading oidc-provider: docs/architecture.md, "Upgrading oidc-provider".
+ */
+const UPSTREAM = 'https://github.com/panva/node-oidc-provider/blob/v9.13.3';
+
+/** oidc-provider's redirect to the login step, as it left the response. */
+export interface LoginStepRedirect {
+  uid: string;
+  /** The prompt the step is for: `login` or `consent`. */
+  prompt: string;
+  clientId: string;
+}
+
+/**
+ * The response oidc-provider prepared is its redirect to the login step: after storing a new
+ * interaction it keeps it as `ctx.oidc.entities.Interaction` and answers 303 to the
+ * interaction's URL (`${UPSTREAM}/lib/actions/authorization/interactions.js`, the end of
+ * `interactions`). Anything else, undefined.
+ */
+export function loginStepRedirect(ctx: Context): LoginStepRedirect | undefined {
+  if (ctx.status !== 303) return undefined;
+  const interaction = (ctx as KoaContextWithOIDC).oidc?.entities.Interaction;
+  if (!interaction || ctx.response.get('Location') !== interactionPath(interaction.uid)) return undefined;
+  return { uid: interaction.uid, prompt: interaction.prompt.name, clientId: String(interaction.params.client_id) };
+}
+
+const signers = new WeakMap<Provider, Keygrip>();
+
+/**
+ * The cookies that let a request resume the sign-in `uid` at `/auth/:uid`. oidc-provider
+ * resumes only for the browser holding its resume cookie, whose value is the interaction's
+ * uid, read signed (`${UPSTREAM}/lib/actions/authorization/resume.js`, `resumeAction`). The
+ * cookies library signs a cookie with a second one, `<name>.sig`, holding the Keygrip
+ * signature of `<name>=<value>` (https://github.com/pillarjs/cookies), with the keys the
+ * provider, a Koa application, was given as `cookies.keys` (`provider.keys`, set in the
+ * constructor, `${UPSTREAM}/lib/provider.js`). Returned as `Cookie` header entries.
+ */
+export function resumeCookies(provider: Provider, uid: string): string[] {
+  let signer = signers.get(provider);
+  if (!signer) {
+    signer = new Keygrip(provider.keys as string[]);
+    signers.set(provider, signer);
+  }
+  const cookie = `${provider.cookieName('resume')}=${uid}`;
+  return [cookie, `${provider.cookieName('resume')}.sig=${signer.sign(cookie)}`];
+}

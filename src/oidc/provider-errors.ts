@@ -1,0 +1,35 @@
+import type { Middleware } from 'koa';
+import type { Logger } from '../log.js';
+import { isDatabaseUnavailable } from '../db/errors.js';
+import { renderMessage } from '../pages/message-page.js';
+import { RETRY_AFTER_S, UNAVAILABLE_ANSWER } from './outage.js';
+import { answersWithPages } from './routes.js';
+
+/**
+ * The outermost middleware of oidc-provider's app: anything thrown past oidc-provider's own
+ * error handling (our middlewares around it, such as the WeChat state stored on the way to
+ * WeChat) gets a proper answer instead of Koa's plain-text 500. A program gets
+ * `503 temporarily_unavailable` (database away) or `500 server_error` as JSON; a browser gets
+ * the matching page. A redirect prepared before the failure is dropped: it would lead to a
+ * step whose data is not stored.
+ */
+export function providerErrors(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (error) {
+      ctx.remove('Location');
+      const unavailable = isDatabaseUnavailable(error);
+      const { name, code } = error as { name?: string; code?: string };
+      logger.error({ event: unavailable ? 'database_unavailable' : 'unhandled', name, code, path: ctx.path }, 'provider request failed');
+      if (answersWithPages(ctx.path)) {
+        await renderMessage(ctx, unavailable ? 'service_unavailable' : 'server_error');
+        return;
+      }
+      ctx.status = unavailable ? 503 : 500;
+      ctx.set('Cache-Control', 'no-store');
+      if (unavailable) ctx.set('Retry-After', String(RETRY_AFTER_S));
+      ctx.body = unavailable ? { ...UNAVAILABLE_ANSWER } : { error: 'server_error', error_description: 'the request could not be completed' };
+    }
+  };
+}

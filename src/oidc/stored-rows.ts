@@ -1,0 +1,28 @@
+import type { Knex } from 'knex';
+
+/**
+ * The one table every oidc-provider model is stored in (adapter.ts), and what is done to its
+ * rows in bulk. Kept apart from the adapter so that operator commands load no oidc-provider.
+ */
+export const MODELS_TABLE = 'oidc_models';
+
+/** Deletes expired provider rows, a bounded batch at a time; returns how many went. */
+export async function deleteExpiredModels(db: Knex, batchSize = 1000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const ids = db(MODELS_TABLE).select('model', 'id').where('expires_at', '<=', Date.now()).limit(batchSize);
+    const deleted = await db(MODELS_TABLE).whereIn(['model', 'id'], ids).del();
+    total += deleted;
+    if (deleted < batchSize) return total;
+  }
+}
+
+/**
+ * Deletes every provider row that belongs to these accounts: their sessions (they are signed
+ * out everywhere), grants, authorization codes, access and refresh tokens. Returns how many
+ * went. Run inside the caller's transaction, with the change that calls for it (a block, a merge).
+ */
+export async function revokeAccounts(db: Knex, accountIds: string[]): Promise<number> {
+  if (accountIds.length === 0) return 0;
+  return db(MODELS_TABLE).whereIn('account_id', accountIds).del();
+}
