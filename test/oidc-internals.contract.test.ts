@@ -1,0 +1,135 @@
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { Context } from 'koa';
+import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
+import { loginStepRedirect, resumeCookies, type LoginStepRedirect } from '../src/oidc/internals.js';
+import { interactionPath } from '../src/oidc/routes.js';
+import { TTL } from '../src/oidc/ttl.js';
+
+// What src/oidc/internals.ts assumes of oidc-provider beyond its documented API, checked
+// against the installed library with a bare provider (nothing of ours around it but the fence
+// itself). When an upgrade breaks one of these, this file fails and says which.
+const CLIENT = { client_id: 'contract-app', client_secret: 'contract-secret-0123456789abcdef', redirect_uris: ['https://app.example/cb'] };
+const COOKIE_KEYS = ['contract-cookie-key-0123456789abcdef'];
+
+/** oidc-provider's documented in-memory adapter shape, kept in a Map; `consume` may be made to refuse. */
+class MapAdapter implements Adapter {
+  static rows = new Map<string, AdapterPayload>();
+  static refuseConsume = false;
+  constructor(private readonly model: string) {}
+  private key = (id: string) => `${this.model}:${id}`;
+  async upsert(id: string, payload: AdapterPayload) {
+    MapAdapter.rows.set(this.key(id), payload);
+  }
+  async find(id: string) {
+    return MapAdapter.rows.get(this.key(id));
+  }
+  async findByUid(uid: string) {
+    return [...MapAdapter.rows.entries()].find(([k, p]) => k.startsWith(`${this.model}:`) && p.uid === uid)?.[1];
+  }
+  async findByUserCode() {
+    return undefined;
+  }
+  async consume(id: string) {
+    if (MapAdapter.refuseConsume) throw new errors.InvalidGrant('grant request is invalid');
+    const row = MapAdapter.rows.get(this.key(id));
+    if (row) row.consumed = Math.floor(Date.now() / 1000);
+  }
+  async destroy(id: string) {
+    MapAdapter.rows.delete(this.key(id));
+  }
+  async revokeByGrantId() {}
+}
+
+let server: Server;
+let issuer: string;
+let provider: Provider;
+const seen: LoginStepRedirect[] = [];
+
+beforeAll(async () => {
+  server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  provider = new Provider(issuer, {
+    adapter: MapAdapter,
+    clients: [CLIENT],
+    cookies: { keys: COOKIE_KEYS },
+    jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'contract', use: 'sig' } as never] },
+    ttl: { ...TTL },
+    interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
+    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    features: { devInteractions: { enabled: false } },
+    pkce: { required: () => false },
+    renderError: async (ctx, out) => {
+      ctx.body = out;
+    },
+  });
+  provider.use(async (ctx, next) => {
+    await next();
+    const step = loginStepRedirect(ctx as unknown as Context);
+    if (step) seen.push(step);
+  });
+  server.on('request', provider.callback());
+});
+afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+/** Starts an authorization: the interaction oidc-provider made, as the fence read it. */
+async function startAuthorization(): Promise<{ response: Response; step: LoginStepRedirect | undefined }> {
+  seen.length = 0;
+  const query = new URLSearchParams({ client_id: CLIENT.client_id, response_type: 'code', scope: 'openid', redirect_uri: CLIENT.redirect_uris[0]!, state: 's' });
+  const response = await fetch(`${issuer}/auth?${query}`, { redirect: 'manual' });
+  return { response, step: seen[0] };
+}
+
+describe('oidc-provider, as src/oidc/internals.ts relies on it', () => {
+  it('answers an authorization that needs the login step with 303 to the interaction, kept as ctx.oidc.entities.Interaction', async () => {
+    const { response, step } = await startAuthorization();
+    expect(response.status).toBe(303);
+    expect(step).toEqual({ uid: expect.any(String), prompt: 'login', clientId: CLIENT.client_id });
+    expect(response.headers.get('location')).toBe(interactionPath(step!.uid));
+  });
+
+  it('signs cookies with its cookies.keys, exposed as provider.keys', () => {
+    expect(provider.keys).toEqual(COOKIE_KEYS);
+  });
+
+  it('resumes at /auth/:uid for a request carrying the resume cookie made by resumeCookies, and only for it', async () => {
+    const { step } = await startAuthorization();
+    const interaction = (await provider.Interaction.find(step!.uid))!;
+    interaction.result = { login: { accountId: 'contract-account' } };
+    await interaction.save(60);
+
+    const forged = resumeCookies(provider, step!.uid).map((cookie) => (cookie.includes('.sig=') ? `${cookie.split('=')[0]}=${createHash('sha1').update(randomBytes(8)).digest('base64url')}` : cookie));
+    const refused = await fetch(`${issuer}/auth/${step!.uid}`, { redirect: 'manual', headers: { cookie: forged.join('; ') } });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/expired/) });
+
+    const resumed = await fetch(`${issuer}/auth/${step!.uid}`, { redirect: 'manual', headers: { cookie: resumeCookies(provider, step!.uid).join('; ') } });
+    // Past the login step: on to consent, a new interaction of the same authorization.
+    expect(resumed.status).toBe(303);
+    expect(resumed.headers.get('location')).toMatch(/^\/interaction\//);
+  });
+
+  it('answers invalid_grant when the adapter refuses to spend a code (a second use at the same moment)', async () => {
+    const grant = new provider.Grant({ accountId: 'contract-account', clientId: CLIENT.client_id });
+    grant.addOIDCScope('openid');
+    const grantId = await grant.save();
+    const client = await provider.Client.find(CLIENT.client_id);
+    const code = new provider.AuthorizationCode({ accountId: 'contract-account', grantId, client: client!, scope: 'openid', redirectUri: CLIENT.redirect_uris[0]! });
+    const value = await code.save();
+    MapAdapter.refuseConsume = true;
+    try {
+      const response = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${CLIENT.client_id}:${CLIENT.client_secret}`).toString('base64')}` },
+        body: new URLSearchParams({ grant_type: 'authorization_code', code: value, redirect_uri: CLIENT.redirect_uris[0]! }),
+      });
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: 'invalid_grant' });
+    } finally {
+      MapAdapter.refuseConsume = false;
+    }
+  });
+});
