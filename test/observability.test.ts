@@ -145,22 +145,23 @@ describe('metrics', () => {
   it("lets the WeChat client report each attempt's outcome", async () => {
     const attempts: WeChatAttempt[] = [];
     const client = new WeChatClient({ apiOrigin: WECHAT_API, timeoutMs: 50, maxRetries: 1, retryDelayMs: 0, observer: (a) => attempts.push(a) });
-    nock(WECHAT_API).get('/sns/auth').query(true).delay(500).reply(200, JSON.stringify({ errcode: 0, errmsg: 'ok' }));
-    nock(WECHAT_API).get('/sns/auth').query(true).reply(502, 'Bad Gateway');
-    await expect(client.checkToken('at', 'openid')).rejects.toThrow('unavailable');
-    nock(WECHAT_API).get('/sns/auth').query(true).reply(200, 'not json');
-    nock(WECHAT_API).get('/sns/auth').query(true).reply(200, JSON.stringify({ errcode: 0, errmsg: 'ok' }));
-    await expect(client.checkToken('at', 'openid')).resolves.toBe(true);
+    const profile = JSON.stringify({ openid: 'openid', nickname: 'n', headimgurl: '' });
+    nock(WECHAT_API).get('/sns/userinfo').query(true).delay(500).reply(200, profile);
+    nock(WECHAT_API).get('/sns/userinfo').query(true).reply(502, 'Bad Gateway');
+    await expect(client.userInfo('at', 'openid')).rejects.toThrow('unavailable');
+    nock(WECHAT_API).get('/sns/userinfo').query(true).reply(200, 'not json');
+    nock(WECHAT_API).get('/sns/userinfo').query(true).reply(200, profile);
+    await expect(client.userInfo('at', 'openid')).resolves.toMatchObject({ openid: 'openid' });
 
     expect(attempts.map((a) => a.errcode)).toEqual(['network', 'http_5xx', 'invalid_answer', undefined]);
     for (const a of attempts) {
-      expect(a.endpoint).toBe('/sns/auth');
+      expect(a.endpoint).toBe('/sns/userinfo');
       expect(a.seconds).toBeGreaterThanOrEqual(0);
     }
 
     const failing = new WeChatClient({ apiOrigin: WECHAT_API, observer: () => { throw new Error('broken observer'); } });
-    nock(WECHAT_API).get('/sns/auth').query(true).reply(200, JSON.stringify({ errcode: 0, errmsg: 'ok' }));
-    await expect(failing.checkToken('at', 'openid')).resolves.toBe(true);
+    nock(WECHAT_API).get('/sns/userinfo').query(true).reply(200, profile);
+    await expect(failing.userInfo('at', 'openid')).resolves.toMatchObject({ openid: 'openid' });
   });
 });
 

@@ -117,7 +117,7 @@ describe('oidc-provider, as src/oidc/internals.ts relies on it', () => {
     grant.addOIDCScope('openid');
     const grantId = await grant.save();
     const client = await provider.Client.find(CLIENT.client_id);
-    const code = new provider.AuthorizationCode({ accountId: 'contract-account', grantId, client: client!, scope: 'openid', redirectUri: CLIENT.redirect_uris[0]! });
+    const code = new provider.AuthorizationCode({ accountId: 'contract-account', grantId, client: client!, scope: 'openid', redirectUri: CLIENT.redirect_uris[0]!, gty: 'authorization_code' });
     const value = await code.save();
     MapAdapter.refuseConsume = true;
     try {

@@ -145,8 +145,10 @@ describe('sandbox sign-in through our WeChat client', () => {
     expect(second.unionid).toBe(first.unionid);
     expect(second.accessToken).not.toBe(first.accessToken);
 
-    expect(await client.checkToken(second.accessToken, second.openid)).toBe(true);
-    expect(await client.checkToken(second.accessToken, 'oSomeoneElse')).toBe(false);
+    // /sns/auth, WeChat's check of an access token, as a program other than ours may call it.
+    const check = async (openid: string) => (await (await fetch(`${issuer}/sandbox/sns/auth?${new URLSearchParams({ access_token: second.accessToken, openid })}`)).json()) as { errcode: number };
+    expect(await check(second.openid)).toMatchObject({ errcode: 0 });
+    expect((await check('oSomeoneElse')).errcode).not.toBe(0);
     const profile = await client.userInfo(second.accessToken, second.openid);
     expect(profile).toMatchObject({ openid: first.openid, nickname: '小明🐼', sex: 0, province: '', city: '', country: '', privilege: [] });
     expect(profile.headimgurl).toBe(`${issuer}/sandbox/avatar/${id}/132`);

@@ -214,25 +214,6 @@ describe('refreshToken', () => {
   });
 });
 
-describe('checkToken', () => {
-  it('is true for errcode 0', async () => {
-    const { urls } = wechat('/sns/auth', [200, { errcode: 0, errmsg: 'ok' }]);
-    await expect(client().checkToken(ACCESS_TOKEN, OPENID)).resolves.toBe(true);
-    expect(urls).toEqual([`/sns/auth?access_token=${ACCESS_TOKEN}&openid=${OPENID}`]);
-  });
-
-  it.each([42001, 40001, 40003])('is false for errcode %i', async (errcode) => {
-    wechat('/sns/auth', err(errcode, 'invalid'));
-    await expect(client().checkToken(ACCESS_TOKEN, OPENID)).resolves.toBe(false);
-  });
-
-  it('throws for other errors', async () => {
-    wechat('/sns/auth', err(48001, 'api unauthorized'));
-    const error = await wechatFailure(client().checkToken(ACCESS_TOKEN, OPENID));
-    expect(error).toMatchObject({ kind: 'scope', endpoint: '/sns/auth' });
-  });
-});
-
 describe('userInfo', () => {
   it('keeps emoji/CJK nicknames and blank fields', async () => {
     const nickname = '微信用户🐼👨‍👩‍👧 مرحبا';

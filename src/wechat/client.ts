@@ -39,8 +39,6 @@ type Params = Array<[string, string]>;
 const MAX_RETRY_DELAY_MS = 2000;
 // WeChat's answers are a few hundred bytes; anything far larger is not WeChat answering.
 const MAX_ANSWER_BYTES = 64 * 1024;
-// 40001 at /sns/auth means "this access token is not valid", not a bad AppSecret.
-const INVALID_TOKEN_ERRCODES = new Set([42001, 40001, 40003]);
 
 const str = (v: unknown): string => (typeof v === 'string' ? v : '');
 const num = (v: unknown): number => {
@@ -78,17 +76,6 @@ export class WeChatClient {
     const params: Params = [['appid', app.appId], ['grant_type', 'refresh_token'],
       ['refresh_token', refreshToken]];
     return toToken(endpoint, await this.call(endpoint, params, [app.appSecret, refreshToken]));
-  }
-
-  async checkToken(accessToken: string, openid: string): Promise<boolean> {
-    try {
-      await this.call('/sns/auth', [['access_token', accessToken], ['openid', openid]], [accessToken]);
-      return true;
-    } catch (error) {
-      if (error instanceof WeChatError && error.errcode !== undefined
-        && INVALID_TOKEN_ERRCODES.has(error.errcode)) return false;
-      throw error;
-    }
   }
 
   async userInfo(accessToken: string, openid: string,
