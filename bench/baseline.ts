@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import Koa from 'koa';
 import Router from '@koa/router';
-import Provider, { type JWK } from 'oidc-provider';
+import Provider from 'oidc-provider';
 import { TTL } from '../src/oidc/ttl.js';
 import { loadExistingGrant } from '../src/oidc/existing-grant.js';
 import { newRsaPrivateJwk } from '../src/oidc/rsa-key.js';
@@ -75,7 +75,7 @@ router.get('/interaction/:uid', async (ctx) => {
 // WeChat is called as ours calls it (src/http/get.ts, got on kept-alive connections), so that
 // the HTTP client is no part of the difference to the limit.
 async function wechatApi(path: string, query: Record<string, string>): Promise<Record<string, string>> {
-  const answer = await get(new URL(`${wechatOrigin}${path}?${new URLSearchParams(query)}`), { timeoutMs: 5000, maxBytes: 64 * 1024 });
+  const answer = await get(new URL(`${wechatOrigin}${path}?${new URLSearchParams(query).toString()}`), { timeoutMs: 5000, maxBytes: 64 * 1024 });
   return JSON.parse(answer.body.toString('utf8')) as Record<string, string>;
 }
 

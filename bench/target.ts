@@ -88,8 +88,8 @@ function spawnNode(script: string, env: Record<string, string>, nodeArgs: string
   let output = '';
   // Logs are read and dropped, as a log shipper would; the first lines are kept for errors.
   const keep = (chunk: Buffer) => { if (output.length < 4000) output += chunk.toString(); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -30,7 +30,7 @@ const requestLines = new WeakMap<Logger, Logger>();
  * (see observability/request-log.ts), without the call sites passing it.
  */
 export function createLogger(level: LogLevel, output: DestinationStream | LogOutput = {}): Logger {
-  const { pretty = false, destination } = 'write' in output ? { destination: output as DestinationStream } : output;
+  const { pretty = false, destination } = 'write' in output ? { destination: output } : output;
   const options = {
     level,
     mixin() {

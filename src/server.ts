@@ -28,7 +28,7 @@ import { OfficialAccountRedirect } from './interaction/wechat-redirect.js';
 import { straightToWeChat } from './interaction/straight-to-wechat.js';
 import { installViews } from './pages/views.js';
 import { rememberLanguageChoice } from './pages/language.js';
-import { isProviderPath } from './oidc/routes.js';
+import { isProviderApiPath, isProviderPath } from './oidc/routes.js';
 import { staticFiles } from './pages/static.js';
 import { securityHeaders } from './pages/security-headers.js';
 import { languageSwitchRouter } from './pages/language-switch.js';
@@ -93,7 +93,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       const provider = new Provider(settings.issuer, providerConfiguration({
         db,
         accounts,
-        clients: clients as never,
+        clients: clients,
         signingKeys,
         cookieKeys: settings.cookieKeys,
         officialAppId: wechatApp.appId,
@@ -131,7 +131,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(requestLog(logger, { quietPaths: [...HEALTH_PATHS, '/metrics'] }));
     koa.use(metrics.http());
     koa.use(issuerHostOnly(settings.issuer, [...HEALTH_PATHS, '/metrics']));
-    koa.use(securityHeaders({ https: settings.issuer.startsWith('https:') }));
+    koa.use(securityHeaders({ https: settings.issuer.startsWith('https:'), isApiPath: isProviderApiPath }));
     koa.use(errorPages(logger));
     // Protocol requests (tokens, userinfo, discovery, …) are most of the traffic: straight to
     // oidc-provider, past the routers of our pages.

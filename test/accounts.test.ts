@@ -27,7 +27,7 @@ describe('the account store', () => {
   it('turns two concurrent first registrations of one openid into one account', async () => {
     const results = await Promise.all([store.register(profile('o-race')), store.register(profile('o-race')), store.register(profile('o-race'))]);
     expect(new Set(results.map((a) => a.id)).size).toBe(1);
-    expect(await db('accounts').where({ id: results[0]!.id }).count({ n: '*' })).toEqual([{ n: expect.anything() }]);
+    expect(await db('accounts').where({ id: results[0].id }).count({ n: '*' })).toEqual([{ n: expect.anything() }]);
     const identities = await db('wechat_identities').where({ openid: 'o-race' });
     expect(identities).toHaveLength(1);
     // No orphan account left behind by the losers.

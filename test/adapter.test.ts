@@ -34,8 +34,8 @@ describe('the provider adapter', () => {
     (await other('oidc_models').select('id').where({ model }).orderBy('id')).map((row: { id: string }) => row.id);
 
   it('stores a model where every instance reads it at once, by id, uid and user code', async () => {
-    await models('Session').upsert('s1', { uid: 'uid-1', accountId: 'a1' } as never, 3600);
-    await models('DeviceCode').upsert('d1', { userCode: 'ABCD-EFGH', accountId: 'a1' } as never, 600);
+    await models('Session').upsert('s1', { uid: 'uid-1', accountId: 'a1' }, 3600);
+    await models('DeviceCode').upsert('d1', { userCode: 'ABCD-EFGH', accountId: 'a1' }, 600);
     expect(await storedIds('Session')).toEqual(['s1']);
     const elsewhere = knexAdapterFactory(other);
     expect((await elsewhere('Session').find('s1'))?.accountId).toBe('a1');
@@ -46,8 +46,8 @@ describe('the provider adapter', () => {
   });
 
   it('replaces a row on a second upsert, and forgets it once destroyed', async () => {
-    await models('Interaction').upsert('i1', { uid: 'i1', params: { n: 1 } } as never, 600);
-    await models('Interaction').upsert('i1', { uid: 'i1', params: { n: 2 } } as never, 600);
+    await models('Interaction').upsert('i1', { uid: 'i1', params: { n: 1 } }, 600);
+    await models('Interaction').upsert('i1', { uid: 'i1', params: { n: 2 } }, 600);
     expect((await models('Interaction').find('i1'))?.params).toEqual({ n: 2 });
     await models('Interaction').destroy('i1');
     expect(await models('Interaction').find('i1')).toBeUndefined();
@@ -55,29 +55,29 @@ describe('the provider adapter', () => {
   });
 
   it('reads an expired row as absent, before the cleanup deletes it', async () => {
-    await models('AccessToken').upsert('expired', { accountId: 'a1' } as never, 3600);
+    await models('AccessToken').upsert('expired', { accountId: 'a1' }, 3600);
     await db('oidc_models').where({ model: 'AccessToken', id: 'expired' }).update({ expires_at: Date.now() - 1 });
     expect(await models('AccessToken').find('expired')).toBeUndefined();
   });
 
   it('revokes a grant model by model: tokens go, the interaction naming the grant stays', async () => {
-    await models('AccessToken').upsert('g-token', { accountId: 'a1', grantId: 'g1' } as never, 3600);
-    await models('AccessToken').upsert('g-other', { accountId: 'a1', grantId: 'g2' } as never, 3600);
-    await models('Interaction').upsert('g-interaction', { uid: 'g-interaction', grantId: 'g1' } as never, 600);
-    await models('AccessToken').revokeByGrantId!('g1');
+    await models('AccessToken').upsert('g-token', { accountId: 'a1', grantId: 'g1' }, 3600);
+    await models('AccessToken').upsert('g-other', { accountId: 'a1', grantId: 'g2' }, 3600);
+    await models('Interaction').upsert('g-interaction', { uid: 'g-interaction', grantId: 'g1' }, 600);
+    await models('AccessToken').revokeByGrantId('g1');
     expect(await models('AccessToken').find('g-token')).toBeUndefined();
     expect(await models('AccessToken').find('g-other')).toBeDefined();
     expect(await models('Interaction').find('g-interaction')).toBeDefined();
   });
 
   it('marks a code used, and reads it back as used', async () => {
-    await models('AuthorizationCode').upsert('c-code', { accountId: 'a1', grantId: 'c-grant' } as never, 60);
+    await models('AuthorizationCode').upsert('c-code', { accountId: 'a1', grantId: 'c-grant' }, 60);
     await models('AuthorizationCode').consume('c-code');
     expect(typeof (await models('AuthorizationCode').find('c-code'))?.consumed).toBe('number');
   });
 
   it('lets only one of two uses of one code at the same moment through; the other is invalid_grant', async () => {
-    await models('AuthorizationCode').upsert('twice', { accountId: 'a1', grantId: 'c-grant' } as never, 60);
+    await models('AuthorizationCode').upsert('twice', { accountId: 'a1', grantId: 'c-grant' }, 60);
     // Two instances, each having read the code unused, spend it at the same moment.
     const outcomes = await Promise.allSettled([models, knexAdapterFactory(other)].map((adapter) => adapter('AuthorizationCode').consume('twice')));
     expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
@@ -108,7 +108,7 @@ describe('a provider request that fails past oidc-provider', () => {
   function failingApp(answer: (ctx: Koa.Context) => void): Promise<App> {
     return appWith(async (ctx) => {
       answer(ctx);
-      await knexAdapterFactory(db)('AccessToken').upsert('lost-token', { accountId: 'x' } as never, 3600);
+      await knexAdapterFactory(db)('AccessToken').upsert('lost-token', { accountId: 'x' }, 3600);
     });
   }
 

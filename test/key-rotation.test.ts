@@ -37,7 +37,7 @@ async function verifies(p: RunningProvider, idToken: string): Promise<boolean> {
 
 /** A refresh token grant sent to instance `p`; returns the new ID token. */
 async function refreshOn(p: RunningProvider, refreshToken: string): Promise<{ idToken: string; refreshToken: string }> {
-  rp.config[oidc.customFetch] = (url, options) => fetch(via(p, pair.a.issuer, url), options as RequestInit);
+  rp.config[oidc.customFetch] = (url, options) => fetch(via(p, pair.a.issuer, url), options);
   const tokens = await oidc.refreshTokenGrant(rp.config, refreshToken);
   return { idToken: tokens.id_token!, refreshToken: tokens.refresh_token! };
 }

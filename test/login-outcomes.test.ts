@@ -3,7 +3,7 @@ import nock from 'nock';
 import { Browser, DESKTOP_UA } from './helpers/browser.js';
 import { startProvider, TEST_APP } from './helpers/provider.js';
 import { relyingParty } from './helpers/relying-party.js';
-import { newWeChatUser, wechatError, wechatExchange, wechatNewUser, wechatReturningUser, wechatUserinfo } from './helpers/wechat.js';
+import { newWeChatUser, wechatError, wechatExchange, wechatNewUser } from './helpers/wechat.js';
 import { useProvider } from './helpers/setup.js';
 import { openLoginPage, returnFromWeChat, signIn, startWeChat } from './helpers/sign-in.js';
 

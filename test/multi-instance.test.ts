@@ -19,7 +19,7 @@ describe('a sign-in whose steps alternate between two instances', () => {
     const rp = await relyingParty(a.issuer);
     let target = a;
     // The relying party's HTTP calls go to whichever instance `target` names.
-    rp.config[oidc.customFetch] = (url, options) => fetch(via(target, url), options as RequestInit);
+    rp.config[oidc.customFetch] = (url, options) => fetch(via(target, url), options);
 
     const browser = new Browser();
     const { url, checks } = await rp.start();

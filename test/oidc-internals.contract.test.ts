@@ -2,7 +2,6 @@ import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import type { Context } from 'koa';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { loginStepRedirect, resumeCookies, type LoginStepRedirect } from '../src/oidc/internals.js';
 import { interactionPath } from '../src/oidc/routes.js';
@@ -56,7 +55,7 @@ beforeAll(async () => {
     adapter: MapAdapter,
     clients: [CLIENT],
     cookies: { keys: COOKIE_KEYS },
-    jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'contract', use: 'sig' } as never] },
+    jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'contract', use: 'sig' }] },
     ttl: { ...TTL },
     interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
@@ -68,7 +67,7 @@ beforeAll(async () => {
   });
   provider.use(async (ctx, next) => {
     await next();
-    const step = loginStepRedirect(ctx as unknown as Context);
+    const step = loginStepRedirect(ctx);
     if (step) seen.push(step);
   });
   server.on('request', provider.callback());
@@ -79,7 +78,7 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 async function startAuthorization(): Promise<{ response: Response; step: LoginStepRedirect | undefined }> {
   seen.length = 0;
   const query = new URLSearchParams({ client_id: CLIENT.client_id, response_type: 'code', scope: 'openid', redirect_uri: CLIENT.redirect_uris[0]!, state: 's' });
-  const response = await fetch(`${issuer}/auth?${query}`, { redirect: 'manual' });
+  const response = await fetch(`${issuer}/auth?${query.toString()}`, { redirect: 'manual' });
   return { response, step: seen[0] };
 }
 

@@ -11,7 +11,6 @@ import { sandboxRouter } from '../src/sandbox/routes.js';
 import { openidFor } from '../src/sandbox/users.js';
 import { officialAccountAuthorizeUrl, type WeChatScope } from '../src/wechat/authorize-url.js';
 import { WeChatClient } from '../src/wechat/client.js';
-import { WeChatError } from '../src/wechat/errors.js';
 import { wechatFailure } from './helpers/wechat-failure.js';
 
 let db: Knex;
@@ -146,7 +145,7 @@ describe('sandbox sign-in through our WeChat client', () => {
     expect(second.accessToken).not.toBe(first.accessToken);
 
     // /sns/auth, WeChat's check of an access token, as a program other than ours may call it.
-    const check = async (openid: string) => (await (await fetch(`${issuer}/sandbox/sns/auth?${new URLSearchParams({ access_token: second.accessToken, openid })}`)).json()) as { errcode: number };
+    const check = async (openid: string) => (await (await fetch(`${issuer}/sandbox/sns/auth?${new URLSearchParams({ access_token: second.accessToken, openid }).toString()}`)).json()) as { errcode: number };
     expect(await check(second.openid)).toMatchObject({ errcode: 0 });
     expect((await check('oSomeoneElse')).errcode).not.toBe(0);
     const profile = await client.userInfo(second.accessToken, second.openid);

@@ -53,7 +53,8 @@ export async function get(url: URL, options: { timeoutMs: number; maxBytes: numb
   let tooLarge = false;
   // `total` is the declared content-length, seen before any byte of the body; `transferred`
   // catches a body sent without one. Either way the body is read only up to the limit.
-  request.on('downloadProgress', ({ transferred, total }) => {
+  // (`on` hands back the request, itself a promise: it is awaited below.)
+  void request.on('downloadProgress', ({ transferred, total }) => {
     if (tooLarge || (transferred <= options.maxBytes && (total ?? 0) <= options.maxBytes)) return;
     tooLarge = true;
     request.cancel();

@@ -138,7 +138,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
       return ctx.render('consent', {
         app: await clientView(String(params.client_id)),
         account,
-        items: consentItems(missing.length ? missing : String(params.scope ?? '').split(' ').filter(Boolean)),
+        items: consentItems(missing.length ? missing : (typeof params.scope === 'string' ? params.scope : '').split(' ').filter(Boolean)),
         confirmHref: `${interactionPath(uid)}/confirm`,
         abortHref: `${interactionPath(uid)}/abort`,
       });

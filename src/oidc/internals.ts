@@ -11,7 +11,7 @@ import { interactionPath } from './routes.js';
  * library: an upgrade that breaks one fails that test instead of quietly turning a feature
  * off. Upgrading oidc-provider: docs/architecture.md, "Upgrading oidc-provider".
  */
-const UPSTREAM = 'https://github.com/panva/node-oidc-provider/blob/v9.13.3';
+// Upstream sources below are at https://github.com/panva/node-oidc-provider/blob/v9.13.3/ (UPSTREAM).
 
 /** oidc-provider's redirect to the login step, as it left the response. */
 export interface LoginStepRedirect {
@@ -24,7 +24,7 @@ export interface LoginStepRedirect {
 /**
  * The response oidc-provider prepared is its redirect to the login step: after storing a new
  * interaction it keeps it as `ctx.oidc.entities.Interaction` and answers 303 to the
- * interaction's URL (`${UPSTREAM}/lib/actions/authorization/interactions.js`, the end of
+ * interaction's URL (`UPSTREAM/lib/actions/authorization/interactions.js`, the end of
  * `interactions`). Anything else, undefined.
  */
 export function loginStepRedirect(ctx: Context): LoginStepRedirect | undefined {
@@ -39,11 +39,11 @@ const signers = new WeakMap<Provider, Keygrip>();
 /**
  * The cookies that let a request resume the sign-in `uid` at `/auth/:uid`. oidc-provider
  * resumes only for the browser holding its resume cookie, whose value is the interaction's
- * uid, read signed (`${UPSTREAM}/lib/actions/authorization/resume.js`, `resumeAction`). The
+ * uid, read signed (`UPSTREAM/lib/actions/authorization/resume.js`, `resumeAction`). The
  * cookies library signs a cookie with a second one, `<name>.sig`, holding the Keygrip
  * signature of `<name>=<value>` (https://github.com/pillarjs/cookies), with the keys the
  * provider, a Koa application, was given as `cookies.keys` (`provider.keys`, set in the
- * constructor, `${UPSTREAM}/lib/provider.js`). Returned as `Cookie` header entries.
+ * constructor, `UPSTREAM/lib/provider.js`). Returned as `Cookie` header entries.
  */
 export function resumeCookies(provider: Provider, uid: string): string[] {
   let signer = signers.get(provider);

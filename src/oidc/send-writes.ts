@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { executorFor, isSqlite } from '../db/executor.js';
-import type { HeldWrite, ModelValues, WriteSender } from './held-writes.js';
+import type { HeldWrite, WriteSender } from './held-writes.js';
 
 export const VALUE_COLUMNS = ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'account_id', 'session_uid', 'expires_at'] as const;
 
@@ -26,7 +26,7 @@ export function writeSender(db: Knex, table: string): WriteSender {
     const name = `${table}_send_${destroys.length}_${upserts.length}`;
     const bindings = [
       ...destroys.flatMap((d) => [d.model, d.id]),
-      ...upserts.flatMap((u) => VALUE_COLUMNS.map((column) => (u.values as ModelValues)[column])),
+      ...upserts.flatMap((u) => VALUE_COLUMNS.map((column) => (u.values)[column])),
     ];
     await executor.write(postgresSql(table, destroys.length, upserts.length), bindings, name);
   };

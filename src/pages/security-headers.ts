@@ -1,6 +1,5 @@
 import helmet from 'koa-helmet';
 import type { Middleware } from 'koa';
-import { isProviderApiPath } from '../oidc/routes.js';
 
 /**
  * Security headers on every response, oidc-provider's included (they are set on the raw
@@ -16,7 +15,7 @@ import { isProviderApiPath } from '../oidc/routes.js';
  * answer ever be opened as a page, no Referer, and HSTS. Writing the dozen others costs
  * about a fifth of a userinfo call's CPU.
  */
-export function securityHeaders(options: { https: boolean }): Middleware {
+export function securityHeaders(options: { https: boolean; /** Paths that answer programs in JSON (oidc/routes.ts). */ isApiPath: (path: string) => boolean }): Middleware {
   const forPages = helmet({
     contentSecurityPolicy: {
       useDefaults: false,
@@ -50,7 +49,7 @@ export function securityHeaders(options: { https: boolean }): Middleware {
     ...(options.https ? [['Strict-Transport-Security', `max-age=${HSTS_MAX_AGE}; includeSubDomains`] as [string, string]] : []),
   ];
   return (ctx, next) => {
-    if (!isProviderApiPath(ctx.path)) return forPages(ctx, next);
+    if (!options.isApiPath(ctx.path)) return forPages(ctx, next);
     for (const [name, value] of forApi) ctx.res.setHeader(name, value);
     return next();
   };

@@ -47,7 +47,7 @@ const FLOW_PATHS: Record<Flow, string> = { official: '/sandbox/connect/oauth2/au
 
 /** Every check WeChat makes before showing its page; used again on the POST. */
 function checkParams(values: Record<string, unknown>, deps: AuthorizeDeps, flow: Flow): Checked {
-  const get = (key: string): string => (typeof values[key] === 'string' ? values[key] as string : '');
+  const get = (key: string): string => (typeof values[key] === 'string' ? values[key] : '');
   const refuse = (refusal: Refusal): Checked => ({ ok: false, refusal });
   const [appid, redirectUri, responseType, scope, state] = ORDER.map(get) as [string, string, string, string, string];
   if (!appid) return refuse({ code: 10012, zh: 'appid 不能为空', en: 'appid is missing.' });

@@ -135,7 +135,7 @@ export class WeChatClient {
       // The documented parameter order is kept. WeChat labels its JSON text/plain: parsed here.
       // No redirect is followed, and nothing is resent: our own loop decides, so a single-use
       // code is never sent twice blindly.
-      const answer = await get(new URL(`${this.apiOrigin}${endpoint}?${new URLSearchParams(params)}`), { timeoutMs: this.timeoutMs, maxBytes: MAX_ANSWER_BYTES });
+      const answer = await get(new URL(`${this.apiOrigin}${endpoint}?${new URLSearchParams(params).toString()}`), { timeoutMs: this.timeoutMs, maxBytes: MAX_ANSWER_BYTES });
       statusCode = answer.status;
       text = answer.body.toString('utf8');
     } catch (error) {

@@ -73,7 +73,7 @@ export function usePostgresDatabase(): { db: Knex } {
   const suite = {} as { db: Knex };
   let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
   beforeAll(async () => {
-    database = await testDatabaseUrl(POSTGRES!);
+    database = await testDatabaseUrl(POSTGRES);
     suite.db = createKnex(database.url);
     await migrateLatest(suite.db);
   });

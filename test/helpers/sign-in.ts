@@ -70,7 +70,7 @@ export async function signIn(browser: Browser, issuer: string, rp: RelyingParty,
   if (!page.location?.startsWith(rp.redirectUri)) {
     throw new Error(`expected a redirect to the app, got ${page.status} at ${page.url}: ${page.body.slice(0, 800)}`);
   }
-  const tokens = await rp.finish(page.location!, checks);
+  const tokens = await rp.finish(page.location, checks);
   return { tokens, claims: tokens.claims()!, uid };
 }
 

@@ -25,7 +25,7 @@ let direct: Knex; // the test's own view of the database, not through the relay
 beforeAll(async () => {
   nock.disableNetConnect();
   nock.enableNetConnect(/127\.0\.0\.1/);
-  database = await testDatabaseUrl(POSTGRES!);
+  database = await testDatabaseUrl(POSTGRES);
   const target = new URL(database.url);
   proxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
   const relayed = new URL(database.url);

@@ -15,7 +15,7 @@ describe('the database going away while a token is stored', () => {
   let db: Knex;
 
   beforeAll(async () => {
-    database = await testDatabaseUrl(POSTGRES!);
+    database = await testDatabaseUrl(POSTGRES);
     const target = new URL(database.url);
     proxy = await TcpProxy.start(target.hostname, Number(target.port || 5432));
     const relayed = new URL(database.url);
@@ -31,9 +31,9 @@ describe('the database going away while a token is stored', () => {
 
   it('answers 503 temporarily_unavailable with Retry-After, and no token', async () => {
     const app = await appWith(async (ctx) => {
-      await knexAdapterFactory(db)('AccessToken').upsert('stored-token', { accountId: 'x' } as never, 3600);
+      await knexAdapterFactory(db)('AccessToken').upsert('stored-token', { accountId: 'x' }, 3600);
       proxy.cut();
-      await knexAdapterFactory(db)('AccessToken').upsert('cut-token', { accountId: 'x' } as never, 3600);
+      await knexAdapterFactory(db)('AccessToken').upsert('cut-token', { accountId: 'x' }, 3600);
       ctx.body = { access_token: 'cut-token' };
     });
     try {

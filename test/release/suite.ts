@@ -19,7 +19,7 @@ export async function requirePostgres(): Promise<string> {
     await admin.raw('select 1');
   } catch (error) {
     throw new Error(`PostgreSQL at TEST_DATABASE_URL (${describeUrl(base)}) is not reachable: ${(error as Error).message}. `
-      + 'Start it (CI starts it in .ci/run) or point TEST_DATABASE_URL at a running server.');
+      + 'Start it (CI starts it in .ci/run) or point TEST_DATABASE_URL at a running server.', { cause: error });
   } finally {
     await admin.destroy();
   }
@@ -115,9 +115,9 @@ export function startService(releaseDir: string, port: number, env: Record<strin
   started.set(child, false);
   let output = '';
   // The stream may be destroyed on purpose (see the SIGTERM test): read it while it lasts.
-  child.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-  child.stdout!.on('error', () => {});
-  child.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('error', () => {});
+  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
   const exited = new Promise<number | string>((resolve) => {
     child.on('exit', (code, signal) => { started.delete(child); resolve(code ?? signal ?? 'unknown'); });
   });
