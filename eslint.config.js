@@ -8,7 +8,10 @@ import tseslint from 'typescript-eslint';
  */
 const TOP = ['**/observability/*', '**/sandbox/*', '**/demo/*', '**/server.js', '**/main.js', '**/cleanup-tasks.js', '**/*-cli.js'];
 const LAYERS = [
-  { files: ['src/{config,db,http,cli}/**', 'src/{log,paths,request-context,migrate}.ts'], forbidden: ['wechat', 'pages', 'accounts', 'oidc', 'interaction'] },
+  {
+    files: ['src/{config,db,http,cli}/**', 'src/{log,paths,request-context,migrate}.ts'],
+    forbidden: ['wechat', 'pages', 'accounts', 'oidc', 'interaction'],
+  },
   { files: ['src/wechat/**'], forbidden: ['db', 'pages', 'accounts', 'oidc', 'interaction'] },
   { files: ['src/pages/**'], forbidden: ['wechat', 'accounts', 'oidc', 'interaction'] },
   { files: ['src/accounts/**'], forbidden: ['wechat', 'pages', 'oidc', 'interaction'] },
@@ -22,13 +25,19 @@ const NO_PROVIDER_INTERNALS = { group: ['oidc-provider/*'], message: 'oidc-provi
 const layerRules = LAYERS.map(({ files, forbidden }) => ({
   files,
   rules: {
-    'no-restricted-imports': ['error', {
-      patterns: [
-        NO_PROVIDER_INTERNALS,
-        ...forbidden.map((folder) => ({ group: [`**/${folder}/*`], message: `layers: this folder may not import from ${folder}/ (docs/architecture.md)` })),
-        { group: TOP, message: 'layers: only the top of the service composes it (docs/architecture.md)' },
-      ],
-    }],
+    'no-restricted-imports': [
+      'error',
+      {
+        patterns: [
+          NO_PROVIDER_INTERNALS,
+          ...forbidden.map((folder) => ({
+            group: [`**/${folder}/*`],
+            message: `layers: this folder may not import from ${folder}/ (docs/architecture.md)`,
+          })),
+          { group: TOP, message: 'layers: only the top of the service composes it (docs/architecture.md)' },
+        ],
+      },
+    ],
   },
 }));
 
@@ -71,7 +80,12 @@ export default tseslint.config(
     // Keygrip forges oidc-provider's cookies: only the fence may.
     files: ['src/**'],
     ignores: ['src/oidc/internals.ts'],
-    rules: { 'no-restricted-syntax': ['error', { selector: "ImportDeclaration[source.value='keygrip']", message: 'only src/oidc/internals.ts signs oidc-provider cookies' }] },
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: "ImportDeclaration[source.value='keygrip']", message: 'only src/oidc/internals.ts signs oidc-provider cookies' },
+      ],
+    },
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],

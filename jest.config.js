@@ -9,10 +9,13 @@ export default {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: {
-    '^.+\\.ts$': ['@swc/jest', {
-      jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
-      module: { type: 'es6' },
-    }],
+    '^.+\\.ts$': [
+      '@swc/jest',
+      {
+        jsc: { parser: { syntax: 'typescript' }, target: 'es2022' },
+        module: { type: 'es6' },
+      },
+    ],
   },
   // Sources import './x.js' as NodeNext wants; map those back to the .ts files.
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
@@ -20,7 +23,12 @@ export default {
   setupFilesAfterEnv: ['<rootDir>/test/helpers/expected-warnings.ts', '<rootDir>/test/helpers/nock-per-file.ts'],
   // The browser tests need Chromium, the release test minutes and PostgreSQL: each has its own
   // config (jest.browser.config.js, jest.release.config.js).
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/browser/', '<rootDir>/test/release/', ...(onPostgres ? [] : ['<rootDir>/test/postgres/'])],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/test/browser/',
+    '<rootDir>/test/release/',
+    ...(onPostgres ? [] : ['<rootDir>/test/postgres/']),
+  ],
   testTimeout: 30000,
   // A test that fails halfway can leave a server or child process behind; the run must still
   // end with its report rather than wait on that handle.

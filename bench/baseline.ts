@@ -24,7 +24,13 @@ const issuer = `http://127.0.0.1:${port}`;
 const wechat = { appId: process.env.WECHAT_APP_ID!, appSecret: process.env.WECHAT_APP_SECRET! };
 const wechatOrigin = process.env.WECHAT_ORIGIN!;
 
-interface Person { sub: string; openid: string; unionid?: string; nickname: string; headimgurl: string }
+interface Person {
+  sub: string;
+  openid: string;
+  unionid?: string;
+  nickname: string;
+  headimgurl: string;
+}
 const people = new Map<string, Person>(); // by openid
 const bySub = new Map<string, Person>();
 
@@ -44,8 +50,13 @@ const provider = new Provider(issuer, {
     return {
       accountId: sub,
       claims: () => ({
-        sub, openid: person.openid, unionid: person.unionid, nickname: person.nickname,
-        name: person.nickname, headimgurl: person.headimgurl, picture: person.headimgurl,
+        sub,
+        openid: person.openid,
+        unionid: person.unionid,
+        nickname: person.nickname,
+        name: person.nickname,
+        headimgurl: person.headimgurl,
+        picture: person.headimgurl,
       }),
     };
   },
@@ -68,14 +79,19 @@ router.get('/interaction/:uid', async (ctx) => {
   const state = randomBytes(16).toString('hex');
   states.set(state, details.uid);
   const redirectUri = `${issuer}/interaction/${details.uid}/wechat/callback`;
-  ctx.redirect(`${wechatOrigin}/connect/oauth2/authorize?appid=${wechat.appId}&redirect_uri=${encodeURIComponent(redirectUri)}`
-    + `&response_type=code&scope=snsapi_userinfo&state=${state}#wechat_redirect`);
+  ctx.redirect(
+    `${wechatOrigin}/connect/oauth2/authorize?appid=${wechat.appId}&redirect_uri=${encodeURIComponent(redirectUri)}` +
+      `&response_type=code&scope=snsapi_userinfo&state=${state}#wechat_redirect`,
+  );
 });
 
 // WeChat is called as ours calls it (src/http/get.ts, got on kept-alive connections), so that
 // the HTTP client is no part of the difference to the limit.
 async function wechatApi(path: string, query: Record<string, string>): Promise<Record<string, string>> {
-  const answer = await get(new URL(`${wechatOrigin}${path}?${new URLSearchParams(query).toString()}`), { timeoutMs: 5000, maxBytes: 64 * 1024 });
+  const answer = await get(new URL(`${wechatOrigin}${path}?${new URLSearchParams(query).toString()}`), {
+    timeoutMs: 5000,
+    maxBytes: 64 * 1024,
+  });
   return JSON.parse(answer.body.toString('utf8')) as Record<string, string>;
 }
 
@@ -85,19 +101,33 @@ router.get('/interaction/:uid/wechat/callback', async (ctx) => {
   if (states.get(state) !== details.uid) ctx.throw(400, 'bad state');
   states.delete(state);
   const token = await wechatApi('/sns/oauth2/access_token', {
-    appid: wechat.appId, secret: wechat.appSecret, code: String(ctx.query.code), grant_type: 'authorization_code',
+    appid: wechat.appId,
+    secret: wechat.appSecret,
+    code: String(ctx.query.code),
+    grant_type: 'authorization_code',
   });
   const info = await wechatApi('/sns/userinfo', { access_token: token.access_token!, openid: token.openid!, lang: 'zh_CN' });
   let person = people.get(info.openid!);
   if (!person) {
-    person = { sub: randomBytes(12).toString('base64url'), openid: info.openid!, unionid: info.unionid, nickname: info.nickname!, headimgurl: info.headimgurl! };
+    person = {
+      sub: randomBytes(12).toString('base64url'),
+      openid: info.openid!,
+      unionid: info.unionid,
+      nickname: info.nickname!,
+      headimgurl: info.headimgurl!,
+    };
     people.set(person.openid, person);
     bySub.set(person.sub, person);
   } else {
     person.nickname = info.nickname!;
     person.headimgurl = info.headimgurl!;
   }
-  const redirectTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: person.sub } }, { mergeWithLastSubmission: false });
+  const redirectTo = await provider.interactionResult(
+    ctx.req,
+    ctx.res,
+    { login: { accountId: person.sub } },
+    { mergeWithLastSubmission: false },
+  );
   ctx.status = 303;
   ctx.redirect(redirectTo);
 });

@@ -50,8 +50,14 @@ export async function signIn(target: Target, person: Person, n: number): Promise
   const challenge = b64url(createHash('sha256').update(verifier).digest());
   const auth = new URL(`${target.issuer}/auth`);
   auth.search = new URLSearchParams({
-    client_id: 'bench', response_type: 'code', scope: 'openid profile', redirect_uri: BENCH_REDIRECT_URI,
-    code_challenge: challenge, code_challenge_method: 'S256', state: b64url(randomBytes(12)), nonce: b64url(randomBytes(12)),
+    client_id: 'bench',
+    response_type: 'code',
+    scope: 'openid profile',
+    redirect_uri: BENCH_REDIRECT_URI,
+    code_challenge: challenge,
+    code_challenge_method: 'S256',
+    state: b64url(randomBytes(12)),
+    nonce: b64url(randomBytes(12)),
     // A returning person still has the provider's session cookie in their jar; without this
     // the provider would answer at once and the sign-in would never reach WeChat.
     prompt: 'login',
@@ -74,7 +80,10 @@ export async function signIn(target: Target, person: Person, n: number): Promise
       const page = await person.browser.request(next.href);
       await expectStatus(page, [200], 'WeChat authorize page');
       await page.arrayBuffer();
-      const allowed = await person.browser.request(`${next.origin}${next.pathname}`, { method: 'POST', form: wechatChoice(next, person, n) });
+      const allowed = await person.browser.request(`${next.origin}${next.pathname}`, {
+        method: 'POST',
+        form: wechatChoice(next, person, n),
+      });
       await expectStatus(allowed, [302, 303], 'WeChat allow');
       await allowed.arrayBuffer();
       url = new URL(allowed.headers.get('location')!, next).href;
@@ -90,7 +99,7 @@ export async function signIn(target: Target, person: Person, n: number): Promise
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: BENCH_REDIRECT_URI, code_verifier: verifier }),
   });
   await expectStatus(token, [200], 'token');
-  const tokens = await token.json() as { access_token: string; refresh_token?: string; id_token: string };
+  const tokens = (await token.json()) as { access_token: string; refresh_token?: string; id_token: string };
   person.accessToken = tokens.access_token;
   person.refreshToken = tokens.refresh_token;
   const claims = await userinfo(target, person);
@@ -113,7 +122,7 @@ export async function refresh(target: Target, person: Person): Promise<void> {
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: person.refreshToken! }),
   });
   await expectStatus(response, [200], 'refresh');
-  const tokens = await response.json() as { access_token: string; refresh_token: string };
+  const tokens = (await response.json()) as { access_token: string; refresh_token: string };
   person.accessToken = tokens.access_token;
   person.refreshToken = tokens.refresh_token;
 }

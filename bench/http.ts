@@ -6,7 +6,10 @@ export class Browser {
   readonly jar = new CookieJar();
 
   /** `language` is sent as Accept-Language. */
-  constructor(private readonly userAgent: string, private readonly language = 'zh-CN') {}
+  constructor(
+    private readonly userAgent: string,
+    private readonly language = 'zh-CN',
+  ) {}
 
   async request(url: string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Response> {
     const headers: Record<string, string> = { 'user-agent': this.userAgent, 'accept-language': this.language };
@@ -23,5 +26,6 @@ export class Browser {
   }
 }
 
-export const WECHAT_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) '
-  + 'Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN';
+export const WECHAT_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) ' +
+  'Mobile/15E148 MicroMessenger/8.0.50(0x1800322c) NetType/WIFI Language/zh_CN';

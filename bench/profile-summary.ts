@@ -5,12 +5,22 @@ import { join } from 'node:path';
 import { projectRoot } from '../src/paths.js';
 import { table } from './stats.js';
 
-interface ProfileNode { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }
-interface Profile { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
+}
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
 
 function newestProfile(): string {
   const dir = join(projectRoot, 'bench', 'profiles', process.argv[2] ?? 'ours-sqlite');
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).map((f) => join(dir, f));
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => join(dir, f));
   if (files.length === 0) throw new Error(`no .cpuprofile in ${dir}: run npm run bench -- --cpu-prof first`);
   return files.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0]!;
 }
@@ -57,7 +67,13 @@ profile.samples.forEach((id, i) => {
 });
 
 const pct = (us: number) => `${((us / total) * 100).toFixed(1)}%`;
-const top = (map: Map<string, number>, n: number) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, us]) => [k, pct(us)]);
-process.stdout.write(`${file}\nbusy CPU: ${(total / 1e6).toFixed(1)} s (idle excluded)\n\nself time by area\n${table([['area', 'share'], ...top(byArea, 25)])}\n\n`);
+const top = (map: Map<string, number>, n: number) =>
+  [...map]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([k, us]) => [k, pct(us)]);
+process.stdout.write(
+  `${file}\nbusy CPU: ${(total / 1e6).toFixed(1)} s (idle excluded)\n\nself time by area\n${table([['area', 'share'], ...top(byArea, 25)])}\n\n`,
+);
 process.stdout.write(`time spent in and below our functions\n${table([['function', 'share'], ...top(inclusive, 30)])}\n\n`);
 process.stdout.write(`self time by function\n${table([['function', 'share'], ...top(byFunction, 40)])}\n`);

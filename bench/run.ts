@@ -40,7 +40,12 @@ for (const [name, value] of Object.entries({ signins: SIGNINS, concurrency: CONC
 if (ROUNDS < 1) throw new Error('--rounds must be at least 1');
 if (!(RETURNING >= 0 && RETURNING <= 1)) throw new Error('--returning must be between 0 and 1');
 
-interface Rate { count: number; seconds: number; perSecond: number; latencyMs: Latency }
+interface Rate {
+  count: number;
+  seconds: number;
+  perSecond: number;
+  latencyMs: Latency;
+}
 interface Result {
   name: string;
   kind: TargetKind;
@@ -136,14 +141,30 @@ async function measure(name: string, kind: TargetKind, database: string, databas
       }
     };
     process.stderr.write(`${name}: ${SIGNINS} refresh grants, ${SIGNINS} userinfo calls…\n`);
-    const refreshes = await runConcurrently(SIGNINS, CONCURRENCY, withPerson((p) => refresh(t, p)));
-    const userinfos = await runConcurrently(SIGNINS, CONCURRENCY, withPerson(async (p) => { await userinfo(t, p); }));
+    const refreshes = await runConcurrently(
+      SIGNINS,
+      CONCURRENCY,
+      withPerson((p) => refresh(t, p)),
+    );
+    const userinfos = await runConcurrently(
+      SIGNINS,
+      CONCURRENCY,
+      withPerson(async (p) => {
+        await userinfo(t, p);
+      }),
+    );
 
     return {
       name,
       kind,
       database,
-      signins: { ...rate(SIGNINS, signins), new: newCount, returning: returningCount, cpuMsPerSignin, requestsPerSignin: round1(requests / SIGNINS) },
+      signins: {
+        ...rate(SIGNINS, signins),
+        new: newCount,
+        returning: returningCount,
+        cpuMsPerSignin,
+        requestsPerSignin: round1(requests / SIGNINS),
+      },
       refresh: rate(SIGNINS, refreshes),
       userinfo: rate(SIGNINS, userinfos),
       rss: { peakMB: round1(Math.max(...target.rss.map((s) => s.bytes)) / MB), ...rssTrend(target.rss, from, to) },
@@ -171,7 +192,10 @@ async function withPostgres<T>(base: string, run: (url: string) => Promise<T>): 
 async function measureRound(round: number): Promise<Result[]> {
   const label = (name: string) => (ROUNDS > 1 ? `${name} [round ${round}/${ROUNDS}]` : name);
   const out: Result[] = [];
-  const wanted = args.databases.split(',').map((d) => d.trim()).filter(Boolean);
+  const wanted = args.databases
+    .split(',')
+    .map((d) => d.trim())
+    .filter(Boolean);
   if (args.baseline && !args['no-baseline']) out.push(await measure(label('bare oidc-provider (limit)'), 'baseline', 'memory'));
   if (wanted.includes('sqlite')) {
     const file = join(tmpdir(), `idp-bench-${randomBytes(4).toString('hex')}.sqlite3`);
@@ -204,8 +228,8 @@ const perRoundRatio = (round: Result[], r: Result) => {
   const limit = round.find((x) => x.kind === 'baseline');
   return limit ? round2(r.signins.perSecond / limit.signins.perSecond) : Number.NaN;
 };
-const results: (Result & { ratioToBaseline: number; roundRatios: number[]; roundSigninsPerSecond: number[] })[] =
-  roundsMeasured[0]!.map((first, i) => {
+const results: (Result & { ratioToBaseline: number; roundRatios: number[]; roundSigninsPerSecond: number[] })[] = roundsMeasured[0]!.map(
+  (first, i) => {
     const all = roundsMeasured.map((round) => round[i]!);
     const ratios = roundsMeasured.map((round) => perRoundRatio(round, round[i]!));
     const typical = median(all.map((r) => r.signins.perSecond));
@@ -217,7 +241,8 @@ const results: (Result & { ratioToBaseline: number; roundRatios: number[]; round
       roundRatios: ratios,
       roundSigninsPerSecond: all.map((r) => r.signins.perSecond),
     };
-  });
+  },
+);
 const ratio = (r: (typeof results)[number]) => r.ratioToBaseline;
 const TARGET_RATIO: Record<string, number> = { sqlite: 0.8, postgres: 0.65 };
 /** The memory goal is set over a long run: a short one mostly shows V8's heap growing to its working size. */
@@ -228,27 +253,61 @@ const report = {
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGB: round1(totalmem() / 1024 ** 3), node: process.version },
   settings: { signins: SIGNINS, concurrency: CONCURRENCY, returningShare: RETURNING, warmup: WARMUP, rounds: ROUNDS },
   results,
-  targets: results.filter((r) => r.kind === 'ours').map((r) => ({
-    name: r.name,
-    // `ok: null`: not judged by this run (no limit measured, or too short a run for memory).
-    ratio: { want: `>= ${TARGET_RATIO[r.database]}`, got: ratio(r), ok: Number.isFinite(ratio(r)) ? ratio(r) >= TARGET_RATIO[r.database]! : null },
-    p99: { want: '<= 150 ms', got: r.signins.latencyMs.p99, ok: r.signins.latencyMs.p99 <= 150 },
-    rssGrowth: { want: `<= 10 % over ${MEMORY_RUN} sign-ins`, got: r.rss.growthPct, ok: SIGNINS >= MEMORY_RUN ? r.rss.growthPct <= 10 : null },
-  })),
+  targets: results
+    .filter((r) => r.kind === 'ours')
+    .map((r) => ({
+      name: r.name,
+      // `ok: null`: not judged by this run (no limit measured, or too short a run for memory).
+      ratio: {
+        want: `>= ${TARGET_RATIO[r.database]}`,
+        got: ratio(r),
+        ok: Number.isFinite(ratio(r)) ? ratio(r) >= TARGET_RATIO[r.database]! : null,
+      },
+      p99: { want: '<= 150 ms', got: r.signins.latencyMs.p99, ok: r.signins.latencyMs.p99 <= 150 },
+      rssGrowth: {
+        want: `<= 10 % over ${MEMORY_RUN} sign-ins`,
+        got: r.rss.growthPct,
+        ok: SIGNINS >= MEMORY_RUN ? r.rss.growthPct <= 10 : null,
+      },
+    })),
 };
 mkdirSync(dirname(args.out), { recursive: true });
 writeFileSync(args.out, `${JSON.stringify(report, null, 2)}\n`);
 
 const rows = [
-  ['', 'sign-ins/s', 'vs limit', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU ms/sign-in', 'requests/sign-in', 'refresh/s', 'userinfo/s', 'peak RSS MB', 'RSS growth'],
+  [
+    '',
+    'sign-ins/s',
+    'vs limit',
+    'p50 ms',
+    'p95 ms',
+    'p99 ms',
+    'CPU ms/sign-in',
+    'requests/sign-in',
+    'refresh/s',
+    'userinfo/s',
+    'peak RSS MB',
+    'RSS growth',
+  ],
   ...report.results.map((r) => [
-    r.name, String(r.signins.perSecond), r.kind === 'baseline' ? '1.00' : r.ratioToBaseline.toFixed(2),
-    String(r.signins.latencyMs.p50), String(r.signins.latencyMs.p95), String(r.signins.latencyMs.p99),
-    String(r.signins.cpuMsPerSignin), String(r.signins.requestsPerSignin), String(r.refresh.perSecond), String(r.userinfo.perSecond), String(r.rss.peakMB), `${r.rss.growthPct}%`,
+    r.name,
+    String(r.signins.perSecond),
+    r.kind === 'baseline' ? '1.00' : r.ratioToBaseline.toFixed(2),
+    String(r.signins.latencyMs.p50),
+    String(r.signins.latencyMs.p95),
+    String(r.signins.latencyMs.p99),
+    String(r.signins.cpuMsPerSignin),
+    String(r.signins.requestsPerSignin),
+    String(r.refresh.perSecond),
+    String(r.userinfo.perSecond),
+    String(r.rss.peakMB),
+    `${r.rss.growthPct}%`,
   ]),
 ];
-process.stdout.write(`\n${SIGNINS} sign-ins (${Math.round(RETURNING * 100)}% returning people when possible), concurrency ${CONCURRENCY}, `
-  + `${report.machine.cpus} cores, Node ${process.version}${ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''}\n\n${table(rows)}\n\n`);
+process.stdout.write(
+  `\n${SIGNINS} sign-ins (${Math.round(RETURNING * 100)}% returning people when possible), concurrency ${CONCURRENCY}, ` +
+    `${report.machine.cpus} cores, Node ${process.version}${ROUNDS > 1 ? `, median of ${ROUNDS} rounds` : ''}\n\n${table(rows)}\n\n`,
+);
 if (ROUNDS > 1) {
   for (const r of results.filter((x) => x.kind === 'ours')) {
     process.stdout.write(`${r.name}: ratio per round ${r.roundRatios.join(', ')}\n`);
@@ -257,7 +316,9 @@ if (ROUNDS > 1) {
 }
 for (const t of report.targets) {
   const mark = (ok: boolean | null) => (ok === null ? 'not judged by this run' : ok ? 'ok' : 'MISSED');
-  process.stdout.write(`${t.name}: ratio ${t.ratio.got} (${t.ratio.want}) ${mark(t.ratio.ok)}; `
-    + `p99 ${t.p99.got} ms (${t.p99.want}) ${mark(t.p99.ok)}; RSS growth ${t.rssGrowth.got}% (${t.rssGrowth.want}) ${mark(t.rssGrowth.ok)}\n`);
+  process.stdout.write(
+    `${t.name}: ratio ${t.ratio.got} (${t.ratio.want}) ${mark(t.ratio.ok)}; ` +
+      `p99 ${t.p99.got} ms (${t.p99.want}) ${mark(t.p99.ok)}; RSS growth ${t.rssGrowth.got}% (${t.rssGrowth.want}) ${mark(t.rssGrowth.ok)}\n`,
+  );
 }
 process.stdout.write(`\nJSON: ${args.out}\n`);

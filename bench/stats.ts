@@ -5,16 +5,30 @@ export function quantile(sorted: number[], q: number): number {
   return sorted[rank]!;
 }
 
-export interface Latency { p50: number; p95: number; p99: number; max: number }
+export interface Latency {
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
 
 export function latency(ms: number[]): Latency {
   const sorted = [...ms].sort((a, b) => a - b);
   const round = (n: number) => Math.round(n * 10) / 10;
-  return { p50: round(quantile(sorted, 0.5)), p95: round(quantile(sorted, 0.95)), p99: round(quantile(sorted, 0.99)), max: round(sorted.at(-1) ?? Number.NaN) };
+  return {
+    p50: round(quantile(sorted, 0.5)),
+    p95: round(quantile(sorted, 0.95)),
+    p99: round(quantile(sorted, 0.99)),
+    max: round(sorted.at(-1) ?? Number.NaN),
+  };
 }
 
 /** Runs `task(i)` for i in [0, total) with at most `concurrency` at once; returns each one's duration in ms. */
-export async function runConcurrently(total: number, concurrency: number, task: (i: number) => Promise<void>): Promise<{ durations: number[]; seconds: number }> {
+export async function runConcurrently(
+  total: number,
+  concurrency: number,
+  task: (i: number) => Promise<void>,
+): Promise<{ durations: number[]; seconds: number }> {
   const durations: number[] = new Array(total);
   let next = 0;
   const started = performance.now();
@@ -34,5 +48,7 @@ export async function runConcurrently(total: number, concurrency: number, task: 
 /** Pads cells into an aligned plain-text table. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ')).join('\n');
+  return rows
+    .map((row) => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  '))
+    .join('\n');
 }

@@ -7,7 +7,10 @@ import { projectRoot } from '../src/paths.js';
 
 export type TargetKind = 'ours' | 'baseline';
 
-export interface RssSample { at: number; bytes: number }
+export interface RssSample {
+  at: number;
+  bytes: number;
+}
 
 export interface RunningTarget {
   issuer: string;
@@ -87,7 +90,9 @@ function spawnNode(script: string, env: Record<string, string>, nodeArgs: string
   });
   let output = '';
   // Logs are read and dropped, as a log shipper would; the first lines are kept for errors.
-  const keep = (chunk: Buffer) => { if (output.length < 4000) output += chunk.toString(); };
+  const keep = (chunk: Buffer) => {
+    if (output.length < 4000) output += chunk.toString();
+  };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
@@ -116,7 +121,10 @@ export async function startTarget(kind: TargetKind, options: TargetOptions): Pro
   }
 }
 
-interface TargetOptions { databaseUrl?: string; cpuProfileDir?: string }
+interface TargetOptions {
+  databaseUrl?: string;
+  cpuProfileDir?: string;
+}
 
 async function startOnce(kind: TargetKind, options: TargetOptions): Promise<RunningTarget> {
   const [port, wechatPort] = [await freePort(), await freePort()];
@@ -126,28 +134,35 @@ async function startOnce(kind: TargetKind, options: TargetOptions): Promise<Runn
   const clientSecret = randomBytes(24).toString('hex');
 
   const wechat = spawnNode(join(projectRoot, 'dist', 'bench', 'wechat-sandbox.js'), {
-    PORT: String(wechatPort), CALLBACK_ORIGIN: issuer, APP_ID: app.id, APP_SECRET: app.secret,
+    PORT: String(wechatPort),
+    CALLBACK_ORIGIN: issuer,
+    APP_ID: app.id,
+    APP_SECRET: app.secret,
   });
   await waitReady(`${wechatOrigin}/avatar/snapshot/132`, wechat.child, wechat.output);
 
   const script = kind === 'ours' ? join(projectRoot, 'dist', 'src', 'main.js') : join(projectRoot, 'dist', 'bench', 'baseline.js');
-  const provider = spawnNode(script, {
-    PORT: String(port),
-    BENCH_CLIENT_SECRET: clientSecret,
-    WECHAT_APP_ID: app.id,
-    WECHAT_APP_SECRET: app.secret,
-    // The baseline's one setting for WeChat; ours takes WeChat's two origins.
-    WECHAT_ORIGIN: wechatOrigin,
-    WECHAT_OPEN_ORIGIN: wechatOrigin,
-    WECHAT_API_ORIGIN: wechatOrigin,
-    // Ours as deployed (templates cached, info-level JSON logs) but on loopback http.
-    NODE_ENV: 'test',
-    ISSUER: issuer,
-    DATABASE_URL: options.databaseUrl ?? '',
-    CLIENTS_FILE: join(projectRoot, 'bench', 'clients.json'),
-    COOKIE_KEYS: randomBytes(32).toString('hex'),
-    LOG_LEVEL: 'info',
-  }, options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : []);
+  const provider = spawnNode(
+    script,
+    {
+      PORT: String(port),
+      BENCH_CLIENT_SECRET: clientSecret,
+      WECHAT_APP_ID: app.id,
+      WECHAT_APP_SECRET: app.secret,
+      // The baseline's one setting for WeChat; ours takes WeChat's two origins.
+      WECHAT_ORIGIN: wechatOrigin,
+      WECHAT_OPEN_ORIGIN: wechatOrigin,
+      WECHAT_API_ORIGIN: wechatOrigin,
+      // Ours as deployed (templates cached, info-level JSON logs) but on loopback http.
+      NODE_ENV: 'test',
+      ISSUER: issuer,
+      DATABASE_URL: options.databaseUrl ?? '',
+      CLIENTS_FILE: join(projectRoot, 'bench', 'clients.json'),
+      COOKIE_KEYS: randomBytes(32).toString('hex'),
+      LOG_LEVEL: 'info',
+    },
+    options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
+  );
   try {
     await waitReady(`${issuer}/.well-known/openid-configuration`, provider.child, provider.output);
   } catch (error) {

@@ -11,17 +11,24 @@ import { sandboxRouter } from '../src/sandbox/routes.js';
 import { installViews } from '../src/pages/views.js';
 
 const port = Number(process.env.PORT);
-const db = knexFactory({ client: 'better-sqlite3', connection: { filename: ':memory:' }, useNullAsDefault: true, migrations: { migrationSource } });
+const db = knexFactory({
+  client: 'better-sqlite3',
+  connection: { filename: ':memory:' },
+  useNullAsDefault: true,
+  migrations: { migrationSource },
+});
 await db.migrate.latest();
 
 const koa = new Koa();
 installViews(koa, { cache: true });
-koa.use(sandboxRouter({
-  db,
-  issuer: `http://127.0.0.1:${port}`,
-  callbackOrigin: process.env.CALLBACK_ORIGIN!,
-  appId: process.env.APP_ID!,
-  appSecret: process.env.APP_SECRET!,
-}).routes());
+koa.use(
+  sandboxRouter({
+    db,
+    issuer: `http://127.0.0.1:${port}`,
+    callbackOrigin: process.env.CALLBACK_ORIGIN!,
+    appId: process.env.APP_ID!,
+    appSecret: process.env.APP_SECRET!,
+  }).routes(),
+);
 createServer(koa.callback()).listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => process.exit(0));

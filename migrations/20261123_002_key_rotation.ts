@@ -8,7 +8,9 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('retire_at').nullable(); // after when it is no longer published; null = not planned
   });
   // Keys made before rotation existed have signed since they were made.
-  await knex('signing_keys').whereNull('sign_from').update({ sign_from: knex.ref('created_at') });
+  await knex('signing_keys')
+    .whereNull('sign_from')
+    .update({ sign_from: knex.ref('created_at') });
 }
 
 export async function down(knex: Knex): Promise<void> {

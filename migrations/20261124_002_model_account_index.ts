@@ -8,9 +8,8 @@ export async function up(knex: Knex): Promise<void> {
     t.string('account_id', 32).nullable();
   });
   // Rows written before this column existed: read the account id out of their payload.
-  const accountInPayload = knex.client.config.client === 'pg'
-    ? knex.raw(`payload::json->>'accountId'`)
-    : knex.raw(`json_extract(payload, '$.accountId')`);
+  const accountInPayload =
+    knex.client.config.client === 'pg' ? knex.raw(`payload::json->>'accountId'`) : knex.raw(`json_extract(payload, '$.accountId')`);
   await knex('oidc_models').update({ account_id: accountInPayload });
   await knex.schema.alterTable('oidc_models', (t) => {
     // revokeAccount; only rows that belong to an account (not interactions or clients).

@@ -30,9 +30,7 @@ DATABASE_URL naming an SQLite file that does not exist, or a database the servic
 never migrated, is refused`)}`;
 
 type Command =
-  | { name: 'list'; limit: number; blockedOnly: boolean }
-  | { name: 'find'; text: string }
-  | { name: 'block' | 'unblock'; sub: string };
+  { name: 'list'; limit: number; blockedOnly: boolean } | { name: 'find'; text: string } | { name: 'block' | 'unblock'; sub: string };
 
 function parseArgs(args: string[]): Command | 'help' {
   const [name, ...rest] = args;
@@ -41,7 +39,10 @@ function parseArgs(args: string[]): Command | 'help' {
     let values: { blocked?: boolean; limit?: string };
     try {
       ({ values } = parseOptions({
-        args: rest, options: { blocked: { type: 'boolean' }, limit: { type: 'string' } }, strict: true, allowPositionals: false,
+        args: rest,
+        options: { blocked: { type: 'boolean' }, limit: { type: 'string' } },
+        strict: true,
+        allowPositionals: false,
       }));
     } catch (error) {
       throw new UsageError(`list: ${(error as Error).message}`);
@@ -62,7 +63,9 @@ function accountTable(accounts: AccountListing[]): string {
   return table([
     ['SUB', 'STATUS', 'CREATED', 'NICKNAME', 'WECHAT IDENTITIES (app id:openid)'],
     ...accounts.map(({ account, identities }) => [
-      account.id, account.disabled ? 'blocked' : 'active', time(account.createdAt),
+      account.id,
+      account.disabled ? 'blocked' : 'active',
+      time(account.createdAt),
       JSON.stringify(account.nickname).slice(1, -1),
       identities.map((identity) => `${identity.appId}:${identity.openid}`).join(' '),
     ]),

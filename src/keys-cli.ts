@@ -3,9 +3,7 @@
 import { parseArgs as parseOptions } from 'node:util';
 import type { Knex } from 'knex';
 import { commonUsage, out, runCommand, table, time, UsageError } from './cli/command.js';
-import {
-  DEFAULT_PUBLISH_FOR_MS, DEFAULT_RETIRE_AFTER_MS, deleteRetiredKeys, listKeys, rotateSigningKey,
-} from './oidc/keys.js';
+import { DEFAULT_PUBLISH_FOR_MS, DEFAULT_RETIRE_AFTER_MS, deleteRetiredKeys, listKeys, rotateSigningKey } from './oidc/keys.js';
 
 const MINUTE = 60_000;
 
@@ -79,24 +77,34 @@ async function run(db: Knex, command: Command): Promise<void> {
         out('no signing keys yet: the first start of the service makes one\n');
         return;
       }
-      out(table([
-        ['GEN', 'KID', 'STATUS', 'CREATED', 'SIGNS FROM', 'RETIRES'],
-        ...keys.map((key) => [
-          String(key.generation), key.kid, key.status, time(key.createdAt), time(key.signFrom),
-          key.retireAt === null ? '-' : `${time(key.retireAt)} (${relative(key.retireAt, now)})`,
+      out(
+        table([
+          ['GEN', 'KID', 'STATUS', 'CREATED', 'SIGNS FROM', 'RETIRES'],
+          ...keys.map((key) => [
+            String(key.generation),
+            key.kid,
+            key.status,
+            time(key.createdAt),
+            time(key.signFrom),
+            key.retireAt === null ? '-' : `${time(key.retireAt)} (${relative(key.retireAt, now)})`,
+          ]),
         ]),
-      ]));
+      );
       return;
     }
     case 'rotate': {
       const rotation = await rotateSigningKey(db, {
-        publishFor: command.publishFor, retireAfter: command.retireAfter, now,
+        publishFor: command.publishFor,
+        retireAfter: command.retireAfter,
+        now,
       });
       out(`new signing key ${rotation.kid}\n`);
       out(`  published now, signs from ${time(rotation.signFrom)} (${relative(rotation.signFrom, now)})\n`);
       if (rotation.retiring.length > 0 && command.publishFor < DEFAULT_PUBLISH_FOR_MS) {
-        out(`  note: relying parties that cached the JWKS less than ${DEFAULT_PUBLISH_FOR_MS / MINUTE} minutes ago `
-          + 'may reject its first tokens until they fetch the JWKS again\n');
+        out(
+          `  note: relying parties that cached the JWKS less than ${DEFAULT_PUBLISH_FOR_MS / MINUTE} minutes ago ` +
+            'may reject its first tokens until they fetch the JWKS again\n',
+        );
       }
       if (rotation.retiring.length === 0) out('no older keys to retire\n');
       else {
@@ -107,9 +115,11 @@ async function run(db: Knex, command: Command): Promise<void> {
     }
     case 'prune': {
       const deleted = await deleteRetiredKeys(db, now);
-      out(deleted.length === 0
-        ? 'no retired keys to delete\n'
-        : `deleted ${deleted.length} retired key${deleted.length === 1 ? '' : 's'}: ${deleted.join(', ')}\n`);
+      out(
+        deleted.length === 0
+          ? 'no retired keys to delete\n'
+          : `deleted ${deleted.length} retired key${deleted.length === 1 ? '' : 's'}: ${deleted.join(', ')}\n`,
+      );
       return;
     }
   }

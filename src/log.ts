@@ -38,7 +38,16 @@ export function createLogger(level: LogLevel, output: DestinationStream | LogOut
       return requestId ? { requestId } : {};
     },
     redact: {
-      paths: ['*.appSecret', '*.client_secret', '*.access_token', '*.refresh_token', '*.code', '*.secret', 'req.headers.cookie', 'req.headers.authorization'],
+      paths: [
+        '*.appSecret',
+        '*.client_secret',
+        '*.access_token',
+        '*.refresh_token',
+        '*.code',
+        '*.secret',
+        'req.headers.cookie',
+        'req.headers.authorization',
+      ],
       censor: '[redacted]',
     },
   };

@@ -46,10 +46,16 @@ async function main(): Promise<void> {
   // A port taken by another process (or one below 1024 without the right to bind it) is the
   // operator's to fix: say which setting, then stop, rather than die on an unhandled event.
   server.once('error', (error: NodeJS.ErrnoException) => {
-    const why = error.code === 'EADDRINUSE' ? 'is already in use by another process'
-      : error.code === 'EACCES' ? 'may not be bound by this user'
-        : error.code === 'EADDRNOTAVAIL' ? 'names an address this machine does not have' : 'cannot be listened on';
-    const what = error.code === 'EADDRNOTAVAIL' ? `HOST ${settings.host}` : `PORT ${settings.port}${settings.host ? ` on HOST ${settings.host}` : ''}`;
+    const why =
+      error.code === 'EADDRINUSE'
+        ? 'is already in use by another process'
+        : error.code === 'EACCES'
+          ? 'may not be bound by this user'
+          : error.code === 'EADDRNOTAVAIL'
+            ? 'names an address this machine does not have'
+            : 'cannot be listened on';
+    const what =
+      error.code === 'EADDRNOTAVAIL' ? `HOST ${settings.host}` : `PORT ${settings.port}${settings.host ? ` on HOST ${settings.host}` : ''}`;
     process.stderr.write(`Failed to start: ${what} ${why} (${error.code ?? error.message})\n`);
     cleanup.stop();
     statistics?.stop();
@@ -61,11 +67,19 @@ async function main(): Promise<void> {
   server.listen(settings.port, settings.host, () => {
     const { address, port } = server.address() as AddressInfo;
     const listening = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
-    logger.info({
-      event: 'started', listening, issuer: settings.issuer, database: databaseTarget(settings.databaseUrl).label, sandbox: settings.sandbox,
-    }, `listening on ${listening} for issuer ${settings.issuer}`);
+    logger.info(
+      {
+        event: 'started',
+        listening,
+        issuer: settings.issuer,
+        database: databaseTarget(settings.databaseUrl).label,
+        sandbox: settings.sandbox,
+      },
+      `listening on ${listening} for issuer ${settings.issuer}`,
+    );
     if (settings.sandbox) logger.warn({ event: 'sandbox' }, 'no WeChat credentials: the built-in WeChat sandbox plays WeChat');
-    if (settings.cookieKeysGenerated) logger.warn({ event: 'cookie_keys' }, 'COOKIE_KEYS not set: a temporary key signs cookies until the next restart');
+    if (settings.cookieKeysGenerated)
+      logger.warn({ event: 'cookie_keys' }, 'COOKIE_KEYS not set: a temporary key signs cookies until the next restart');
   });
 
   // Stop taking connections, let requests in flight finish, close the database pool, send the
@@ -87,7 +101,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, STOP_LIMIT_MS).unref();
     server.close(() => {
-      void idp.close()
+      void idp
+        .close()
         .then(() => logger.info({ event: 'stopped' }, 'stopped'))
         .then(() => flushLogs(logger, 2_000))
         .then(() => process.exit(0));

@@ -1,9 +1,7 @@
 // `npm run migrate -- [latest | status]`: brings the database named by DATABASE_URL up to
 // date (what the service also does when it starts), or shows how far it is.
 import type { Knex } from 'knex';
-import {
-  commonUsage, migrationStatus, out, plural, refuseUnknownMigrations, runCommand, table, UsageError,
-} from './cli/command.js';
+import { commonUsage, migrationStatus, out, plural, refuseUnknownMigrations, runCommand, table, UsageError } from './cli/command.js';
 
 const USAGE = `Usage: npm run migrate -- [latest | status] [--create]
 
@@ -39,11 +37,13 @@ async function latest(db: Knex): Promise<void> {
 
 async function status(db: Knex): Promise<void> {
   const { applied, pending, unknown } = await migrationStatus(db);
-  out(table([
-    ['MIGRATION', 'STATUS'],
-    ...applied.map((name) => [name, unknown.includes(name) ? 'applied (unknown to this version)' : 'applied']),
-    ...pending.map((name) => [name, 'pending']),
-  ]));
+  out(
+    table([
+      ['MIGRATION', 'STATUS'],
+      ...applied.map((name) => [name, unknown.includes(name) ? 'applied (unknown to this version)' : 'applied']),
+      ...pending.map((name) => [name, 'pending']),
+    ]),
+  );
   out(`${applied.length} applied, ${pending.length} pending\n`);
 }
 

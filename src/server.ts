@@ -85,20 +85,27 @@ export async function createIdentityProvider(config: Config, logger = createLogg
 
     const states = new StateStore(db);
     const officialAccount = new OfficialAccountRedirect({
-      states, wechatApp, openOrigin: settings.wechatOpenOrigin, issuer: settings.issuer, silentLogin: settings.silentLogin,
+      states,
+      wechatApp,
+      openOrigin: settings.wechatOpenOrigin,
+      issuer: settings.issuer,
+      silentLogin: settings.silentLogin,
     });
 
     const pages = { cache: settings.nodeEnv !== 'development', sandbox: settings.sandbox };
     const buildProvider = (signingKeys: JWK[]): Provider => {
-      const provider = new Provider(settings.issuer, providerConfiguration({
-        db,
-        accounts,
-        clients: clients,
-        signingKeys,
-        cookieKeys: settings.cookieKeys,
-        officialAppId: wechatApp.appId,
-        issuer: settings.issuer,
-      }));
+      const provider = new Provider(
+        settings.issuer,
+        providerConfiguration({
+          db,
+          accounts,
+          clients: clients,
+          signingKeys,
+          cookieKeys: settings.cookieKeys,
+          officialAppId: wechatApp.appId,
+          issuer: settings.issuer,
+        }),
+      );
       provider.proxy = settings.trustProxy;
       provider.use(providerErrors(logger));
       provider.use(heldWritesScope);
@@ -153,20 +160,28 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(messageRouter().routes());
 
     const wechat = new WeChatClient({ apiOrigin: settings.wechatApiOrigin, observer: metrics.wechatAttempt });
-    koa.use(interactionRouter({
-      provider: () => live.current,
-      resume: (req, res) => live.handle(req, res),
-      states,
-      login: new WeChatLogin(wechat, accounts, logger, (unionid) => mergeAccountsSharingUnionid(db, unionid, logger, revokeAccounts), avatars),
-      accounts,
-      wechatApp,
-      officialAccount,
-      webApp,
-      openOrigin: settings.wechatOpenOrigin,
-      issuer: settings.issuer,
-      logger,
-      onSignin: metrics.signin,
-    }).routes());
+    koa.use(
+      interactionRouter({
+        provider: () => live.current,
+        resume: (req, res) => live.handle(req, res),
+        states,
+        login: new WeChatLogin(
+          wechat,
+          accounts,
+          logger,
+          (unionid) => mergeAccountsSharingUnionid(db, unionid, logger, revokeAccounts),
+          avatars,
+        ),
+        accounts,
+        wechatApp,
+        officialAccount,
+        webApp,
+        openOrigin: settings.wechatOpenOrigin,
+        issuer: settings.issuer,
+        logger,
+        onSignin: metrics.signin,
+      }).routes(),
+    );
     if (settings.sandbox) {
       const { sandboxRouter } = await import('./sandbox/routes.js');
       koa.use(sandboxRouter({ db, issuer: settings.issuer, appId: wechatApp.appId, appSecret: wechatApp.appSecret, webApp }).routes());

@@ -14,7 +14,13 @@ let database: Awaited<ReturnType<typeof testDatabaseUrl>>;
 let db: Knex;
 const people: Record<'alice' | 'aliceTwin' | 'xiaohong' | 'sale', Account> = {} as never;
 
-const profile = (openid: string, nickname: string, unionid?: string) => ({ appId: 'wxofficial', openid, unionid, nickname, headimgurl: '' });
+const profile = (openid: string, nickname: string, unionid?: string) => ({
+  appId: 'wxofficial',
+  openid,
+  unionid,
+  nickname,
+  headimgurl: '',
+});
 
 beforeAll(async () => {
   database = await testDatabaseUrl();
@@ -38,7 +44,12 @@ const accounts = (...args: string[]) => runOperatorCommand('accounts-cli.js', da
 const HEADER = /^SUB\s+STATUS\s+CREATED\s+NICKNAME\s+WECHAT IDENTITIES \(app id:openid\)$/;
 
 /** The subs a listing shows, in its order. */
-const subsIn = (stdout: string) => stdout.trim().split('\n').slice(1).map((line) => line.split(/\s{2,}/)[0]);
+const subsIn = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(/\s{2,}/)[0]);
 
 describe('npm run accounts -- find', () => {
   it('finds an account by its WeChat openid or unionid, or its sub, whole', async () => {
@@ -76,16 +87,25 @@ describe('npm run accounts -- list', () => {
   it('prints only the table on stdout: the database line goes to stderr', async () => {
     const listing = await accounts('list');
     expect(listing.stdout.split('\n')[0]).toMatch(HEADER);
-    expect(subsIn(listing.stdout).sort()).toEqual(Object.values(people).map((account) => account.id).sort());
+    expect(subsIn(listing.stdout).sort()).toEqual(
+      Object.values(people)
+        .map((account) => account.id)
+        .sort(),
+    );
     expect(databaseLine(listing.stderr)).toMatch(/^database: (SQLite \/|PostgreSQL postgres)/);
   });
 });
 
 describe('npm run accounts -- block and unblock', () => {
   /** A provider row (a session) held by the account, as a sign-in leaves it. */
-  const sessionOf = (sub: string, id: string) => db('oidc_models').insert({
-    model: 'Session', id, payload: JSON.stringify({ accountId: sub }), account_id: sub, expires_at: Date.now() + 60_000,
-  });
+  const sessionOf = (sub: string, id: string) =>
+    db('oidc_models').insert({
+      model: 'Session',
+      id,
+      payload: JSON.stringify({ accountId: sub }),
+      account_id: sub,
+      expires_at: Date.now() + 60_000,
+    });
   const rowsOf = async (sub: string) => (await db('oidc_models').where({ account_id: sub }).pluck('id')).sort();
 
   it('blocks once; blocking again says so, exits 0 and revokes nothing', async () => {

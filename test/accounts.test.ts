@@ -20,12 +20,20 @@ afterAll(async () => {
 });
 
 const profile = (openid: string, extra: Partial<{ unionid: string; appId: string; nickname: string }> = {}) => ({
-  appId: extra.appId ?? 'wxapp', openid, unionid: extra.unionid, nickname: extra.nickname ?? '小红🌸', headimgurl: '',
+  appId: extra.appId ?? 'wxapp',
+  openid,
+  unionid: extra.unionid,
+  nickname: extra.nickname ?? '小红🌸',
+  headimgurl: '',
 });
 
 describe('the account store', () => {
   it('turns two concurrent first registrations of one openid into one account', async () => {
-    const results = await Promise.all([store.register(profile('o-race')), store.register(profile('o-race')), store.register(profile('o-race'))]);
+    const results = await Promise.all([
+      store.register(profile('o-race')),
+      store.register(profile('o-race')),
+      store.register(profile('o-race')),
+    ]);
     expect(new Set(results.map((a) => a.id)).size).toBe(1);
     expect(await db('accounts').where({ id: results[0].id }).count({ n: '*' })).toEqual([{ n: expect.anything() }]);
     const identities = await db('wechat_identities').where({ openid: 'o-race' });

@@ -56,7 +56,9 @@ describe('the provider adapter', () => {
 
   it('reads an expired row as absent, before the cleanup deletes it', async () => {
     await models('AccessToken').upsert('expired', { accountId: 'a1' }, 3600);
-    await db('oidc_models').where({ model: 'AccessToken', id: 'expired' }).update({ expires_at: Date.now() - 1 });
+    await db('oidc_models')
+      .where({ model: 'AccessToken', id: 'expired' })
+      .update({ expires_at: Date.now() - 1 });
     expect(await models('AccessToken').find('expired')).toBeUndefined();
   });
 
@@ -79,7 +81,9 @@ describe('the provider adapter', () => {
   it('lets only one of two uses of one code at the same moment through; the other is invalid_grant', async () => {
     await models('AuthorizationCode').upsert('twice', { accountId: 'a1', grantId: 'c-grant' }, 60);
     // Two instances, each having read the code unused, spend it at the same moment.
-    const outcomes = await Promise.allSettled([models, knexAdapterFactory(other)].map((adapter) => adapter('AuthorizationCode').consume('twice')));
+    const outcomes = await Promise.allSettled(
+      [models, knexAdapterFactory(other)].map((adapter) => adapter('AuthorizationCode').consume('twice')),
+    );
     expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
     const loser = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')!;
     expect(loser.reason).toBeInstanceOf(errors.InvalidGrant);

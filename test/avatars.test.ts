@@ -113,9 +113,17 @@ describe('avatars when WeChat is reached through a gateway (WECHAT_API_ORIGIN)',
   it('downloads them from the gateway’s host as from WeChat’s own', async () => {
     const user = newWeChatUser({ headimgurl: `${GATEWAY}/avatars/gw1/132` });
     const text = { 'Content-Type': 'text/plain' };
-    nock(GATEWAY).get('/sns/oauth2/access_token').query((q) => q.code === 'gateway-1' && q.appid === TEST_APP.appId)
-      .reply(200, JSON.stringify({ access_token: 'at-gw', expires_in: 7200, refresh_token: 'rt-gw', openid: user.openid, scope: 'snsapi_userinfo' }), text);
-    nock(GATEWAY).get('/sns/userinfo').query((q) => q.openid === user.openid)
+    nock(GATEWAY)
+      .get('/sns/oauth2/access_token')
+      .query((q) => q.code === 'gateway-1' && q.appid === TEST_APP.appId)
+      .reply(
+        200,
+        JSON.stringify({ access_token: 'at-gw', expires_in: 7200, refresh_token: 'rt-gw', openid: user.openid, scope: 'snsapi_userinfo' }),
+        text,
+      );
+    nock(GATEWAY)
+      .get('/sns/userinfo')
+      .query((q) => q.openid === user.openid)
       .reply(200, JSON.stringify({ openid: user.openid, nickname: user.nickname, headimgurl: user.headimgurl, privilege: [] }), text);
     const download = nock(GATEWAY).get('/avatars/gw1/132').reply(200, jpeg('gateway'), { 'Content-Type': 'image/jpeg' });
 

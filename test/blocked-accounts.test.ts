@@ -34,7 +34,11 @@ afterAll(async () => {
 
 const accounts = (...args: string[]) => runOperatorCommand('accounts-cli.js', database.url, args);
 
-const rowOf = (listing: string, sub: string) => listing.split('\n').find((line) => line.startsWith(sub))?.split(/\s{2,}/);
+const rowOf = (listing: string, sub: string) =>
+  listing
+    .split('\n')
+    .find((line) => line.startsWith(sub))
+    ?.split(/\s{2,}/);
 
 describe('blocking an account', () => {
   it('revokes its sessions and tokens at once, and its next sign-in ends in access_denied with a page', async () => {
@@ -46,7 +50,13 @@ describe('blocking an account', () => {
     await expect(oidc.fetchUserInfo(rp.config, tokens.access_token, claims.sub)).resolves.toMatchObject({ sub: claims.sub });
 
     const listed = await accounts('list');
-    expect(rowOf(listed.stdout, claims.sub)).toEqual([claims.sub, 'active', expect.any(String), user.nickname, `wx1234567890abcdef:${user.openid}`]);
+    expect(rowOf(listed.stdout, claims.sub)).toEqual([
+      claims.sub,
+      'active',
+      expect.any(String),
+      user.nickname,
+      `wx1234567890abcdef:${user.openid}`,
+    ]);
 
     const blocked = await accounts('block', claims.sub);
     expect(blocked.code).toBe(0);
@@ -131,9 +141,27 @@ describe('upgrading a database that already holds sessions and tokens', () => {
       const now = Date.now();
       await db('accounts').insert({ id: 'old-account', nickname: 'x', avatar_url: '', disabled: false, created_at: now, updated_at: now });
       await db('oidc_models').insert([
-        { model: 'Session', id: 's1', payload: JSON.stringify({ accountId: 'old-account', uid: 'u1' }), uid: 'u1', expires_at: now + 60_000 },
-        { model: 'RefreshToken', id: 'r1', payload: JSON.stringify({ accountId: 'old-account', grantId: 'g1' }), grant_id: 'g1', expires_at: now + 60_000 },
-        { model: 'RefreshToken', id: 'r2', payload: JSON.stringify({ accountId: 'someone-else', grantId: 'g2' }), grant_id: 'g2', expires_at: now + 60_000 },
+        {
+          model: 'Session',
+          id: 's1',
+          payload: JSON.stringify({ accountId: 'old-account', uid: 'u1' }),
+          uid: 'u1',
+          expires_at: now + 60_000,
+        },
+        {
+          model: 'RefreshToken',
+          id: 'r1',
+          payload: JSON.stringify({ accountId: 'old-account', grantId: 'g1' }),
+          grant_id: 'g1',
+          expires_at: now + 60_000,
+        },
+        {
+          model: 'RefreshToken',
+          id: 'r2',
+          payload: JSON.stringify({ accountId: 'someone-else', grantId: 'g2' }),
+          grant_id: 'g2',
+          expires_at: now + 60_000,
+        },
         { model: 'Client', id: 'c1', payload: JSON.stringify({ client_id: 'c1' }), expires_at: null },
       ]);
 

@@ -10,7 +10,12 @@ import { openLoginPage, parseWeChatRedirect, returnFromWeChat, signIn, startWeCh
 const WXWORK_UA = 'Mozilla/5.0 (iPhone) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.10 MicroMessenger/7.0.1';
 
 const logLines: string[] = [];
-const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
+const sink = new Writable({
+  write(chunk, _enc, done) {
+    logLines.push(String(chunk));
+    done();
+  },
+});
 const t = useProvider({}, { logger: pino({ level: 'debug' }, sink) });
 
 describe('where the login step sends each browser', () => {
@@ -20,7 +25,9 @@ describe('where the login step sends each browser', () => {
     // The authorization request itself answers with WeChat's link: no login page, no hop.
     const first = await browser.get(url);
     expect(first.status).toBe(302);
-    expect(first.location).toMatch(/^https:\/\/open\.weixin\.qq\.com\/connect\/oauth2\/authorize\?appid=wx1234567890abcdef&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Finteraction%2F[\w-]+%2Fwechat%2Fcallback&response_type=code&scope=snsapi_userinfo&state=[A-Za-z0-9]{32}#wechat_redirect$/);
+    expect(first.location).toMatch(
+      /^https:\/\/open\.weixin\.qq\.com\/connect\/oauth2\/authorize\?appid=wx1234567890abcdef&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Finteraction%2F[\w-]+%2Fwechat%2Fcallback&response_type=code&scope=snsapi_userinfo&state=[A-Za-z0-9]{32}#wechat_redirect$/,
+    );
 
     // WeChat's callback finds the interaction by the cookie that request set.
     const user = newWeChatUser();
@@ -60,7 +67,15 @@ describe('the operator log', () => {
     const log = logLines.join('');
     expect(log).toContain('"outcome":"registered"');
     expect(log).toMatch(/"outcome":"wechat_error"[^\n]*"errcode":40125/);
-    for (const secret of [TEST_APP.appSecret, WEB_APP_SECRET, 'log-code-ok', 'log-code-bad', tokens.access_token, tokens.refresh_token!, tokens.id_token!]) {
+    for (const secret of [
+      TEST_APP.appSecret,
+      WEB_APP_SECRET,
+      'log-code-ok',
+      'log-code-bad',
+      tokens.access_token,
+      tokens.refresh_token!,
+      tokens.id_token!,
+    ]) {
       expect(log).not.toContain(secret);
     }
   });

@@ -35,7 +35,10 @@ const HOUR = 3_600_000;
 async function seedModels(expired: number, live: number): Promise<void> {
   const now = Date.now();
   const row = (i: number, expiresAt: number) => ({
-    model: 'AccessToken', id: `token-${expiresAt < now ? 'dead' : 'live'}-${i}`, payload: '{}', expires_at: expiresAt,
+    model: 'AccessToken',
+    id: `token-${expiresAt < now ? 'dead' : 'live'}-${i}`,
+    payload: '{}',
+    expires_at: expiresAt,
   });
   const rows = [
     ...Array.from({ length: expired }, (_, i) => row(i, now - HOUR)),
@@ -51,9 +54,17 @@ describe('the scheduled cleanup', () => {
     await seedModels(2500, 25);
     const states = new StateStore(db);
     const liveState = await states.issue({ uid: 'live-uid', appId: 'wx1', scope: 'snsapi_userinfo' });
-    await db.batchInsert('wechat_states', Array.from({ length: 1200 }, (_, i) => ({
-      state: `dead${i}`, uid: 'old-uid', app_id: 'wx1', scope: 'snsapi_userinfo', expires_at: Date.now() - 1000,
-    })), 200);
+    await db.batchInsert(
+      'wechat_states',
+      Array.from({ length: 1200 }, (_, i) => ({
+        state: `dead${i}`,
+        uid: 'old-uid',
+        app_id: 'wx1',
+        scope: 'snsapi_userinfo',
+        expires_at: Date.now() - 1000,
+      })),
+      200,
+    );
     // One key retired long ago, one signing now.
     await currentKeySet(db, Date.now() - 10 * HOUR);
     const rotation = await rotateSigningKey(db, { publishFor: 0, retireAfter: HOUR, now: Date.now() - 5 * HOUR });

@@ -9,8 +9,11 @@ import { ConfigError, loadConfig } from '../src/config/index.js';
 const SECRET = 'Sup3r-Secret-Value-That-Must-Not-Leak-0123456789';
 const KEY = 'k'.repeat(32);
 const PRODUCTION = {
-  NODE_ENV: 'production', ISSUER: 'https://id.example.com', COOKIE_KEYS: KEY,
-  WECHAT_APP_ID: 'wx0123456789abcdef', WECHAT_APP_SECRET: SECRET,
+  NODE_ENV: 'production',
+  ISSUER: 'https://id.example.com',
+  COOKIE_KEYS: KEY,
+  WECHAT_APP_ID: 'wx0123456789abcdef',
+  WECHAT_APP_SECRET: SECRET,
 };
 
 /** The ConfigError thrown by `fn` (sync or async); fails the test if none is thrown. */
@@ -33,19 +36,29 @@ async function clientsFile(content: unknown): Promise<string> {
 }
 
 const shop = (extra: Record<string, unknown> = {}) => ({
-  client_id: 'shop', client_secret: SECRET,
-  redirect_uris: ['https://shop.example.com/cb'], ...extra,
+  client_id: 'shop',
+  client_secret: SECRET,
+  redirect_uris: ['https://shop.example.com/cb'],
+  ...extra,
 });
 
 describe('settings from the environment', () => {
   it('defaults to a development sandbox on localhost:3000', () => {
     const s = readSettings({});
     expect(s).toMatchObject({
-      nodeEnv: 'development', production: false, port: 3000, issuer: 'http://localhost:3000',
-      databaseUrl: 'sqlite:data/idp.sqlite3', clientsFile: 'config/clients.json',
-      wechat: undefined, wechatWeb: undefined, sandbox: true, trustProxy: false,
+      nodeEnv: 'development',
+      production: false,
+      port: 3000,
+      issuer: 'http://localhost:3000',
+      databaseUrl: 'sqlite:data/idp.sqlite3',
+      clientsFile: 'config/clients.json',
+      wechat: undefined,
+      wechatWeb: undefined,
+      sandbox: true,
+      trustProxy: false,
       // The sandbox answers under this server until real WeChat credentials are given.
-      wechatOpenOrigin: 'http://localhost:3000/sandbox', wechatApiOrigin: 'http://localhost:3000/sandbox',
+      wechatOpenOrigin: 'http://localhost:3000/sandbox',
+      wechatApiOrigin: 'http://localhost:3000/sandbox',
       cookieKeysGenerated: true,
     });
     expect(s.cookieKeys).toHaveLength(1);
@@ -56,7 +69,8 @@ describe('settings from the environment', () => {
     const s = readSettings({ WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's1' });
     expect(s).toMatchObject({
       sandbox: false,
-      wechatOpenOrigin: 'https://open.weixin.qq.com', wechatApiOrigin: 'https://api.weixin.qq.com',
+      wechatOpenOrigin: 'https://open.weixin.qq.com',
+      wechatApiOrigin: 'https://api.weixin.qq.com',
     });
   });
 
@@ -66,18 +80,29 @@ describe('settings from the environment', () => {
   });
 
   it('splits COOKIE_KEYS and takes both WeChat apps', () => {
-    const s = readSettings({ COOKIE_KEYS: 'a, b', WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's1',
-      WECHAT_WEB_APP_ID: 'wx2', WECHAT_WEB_APP_SECRET: 's2' });
-    expect(s).toMatchObject({ cookieKeys: ['a', 'b'], cookieKeysGenerated: false, sandbox: false,
-      wechat: { appId: 'wx1', appSecret: 's1' }, wechatWeb: { appId: 'wx2', appSecret: 's2' } });
+    const s = readSettings({
+      COOKIE_KEYS: 'a, b',
+      WECHAT_APP_ID: 'wx1',
+      WECHAT_APP_SECRET: 's1',
+      WECHAT_WEB_APP_ID: 'wx2',
+      WECHAT_WEB_APP_SECRET: 's2',
+    });
+    expect(s).toMatchObject({
+      cookieKeys: ['a', 'b'],
+      cookieKeysGenerated: false,
+      sandbox: false,
+      wechat: { appId: 'wx1', appSecret: 's1' },
+      wechatWeb: { appId: 'wx2', appSecret: 's2' },
+    });
   });
 
   it('keeps silent sign-in off unless WECHAT_SILENT_LOGIN turns it on, and refuses other values by name', async () => {
     expect(readSettings({}).silentLogin).toBe(false);
     expect(readSettings({ WECHAT_SILENT_LOGIN: 'TRUE' }).silentLogin).toBe(true);
     expect(readSettings({ WECHAT_SILENT_LOGIN: '0' }).silentLogin).toBe(false);
-    expect((await configError(() => readSettings({ WECHAT_SILENT_LOGIN: 'yes' }))).message)
-      .toMatch(/^WECHAT_SILENT_LOGIN: must be 1, true, 0 or false/);
+    expect((await configError(() => readSettings({ WECHAT_SILENT_LOGIN: 'yes' }))).message).toMatch(
+      /^WECHAT_SILENT_LOGIN: must be 1, true, 0 or false/,
+    );
   });
 
   it.each(['abc', '0', '65536', '3000.5'])('refuses PORT=%s naming PORT', async (port) => {
@@ -85,8 +110,13 @@ describe('settings from the environment', () => {
   });
 
   it('refuses a bad ISSUER, DATABASE_URL and NODE_ENV in one message', async () => {
-    const error = await configError(() => readSettings({
-      ISSUER: 'http://id.example.com/', DATABASE_URL: 'mysql://x', NODE_ENV: 'staging' }));
+    const error = await configError(() =>
+      readSettings({
+        ISSUER: 'http://id.example.com/',
+        DATABASE_URL: 'mysql://x',
+        NODE_ENV: 'staging',
+      }),
+    );
     expect(error.problems).toHaveLength(3);
     expect(error.message).toMatch(/^ISSUER: .*slash/m);
     expect(error.message).toMatch(/^DATABASE_URL: /m);
@@ -94,8 +124,9 @@ describe('settings from the environment', () => {
   });
 
   it('refuses an ISSUER with a path, which the provider cannot serve', async () => {
-    expect((await configError(() => readSettings({ ISSUER: 'https://id.example.com/idp' }))).message)
-      .toMatch(/^ISSUER: must not have a path/);
+    expect((await configError(() => readSettings({ ISSUER: 'https://id.example.com/idp' }))).message).toMatch(
+      /^ISSUER: must not have a path/,
+    );
   });
 
   it('listens on loopback only while the sandbox plays WeChat, unless HOST says otherwise', async () => {
@@ -110,23 +141,23 @@ describe('settings from the environment', () => {
   it('waits DATABASE_WAIT_SECONDS for the database, 15 by default', async () => {
     expect(readSettings({}).databaseWaitSeconds).toBe(15);
     expect(readSettings({ DATABASE_WAIT_SECONDS: '0' }).databaseWaitSeconds).toBe(0);
-    expect((await configError(() => readSettings({ DATABASE_WAIT_SECONDS: '-1' }))).message)
-      .toMatch(/^DATABASE_WAIT_SECONDS: must be a whole number of seconds/);
+    expect((await configError(() => readSettings({ DATABASE_WAIT_SECONDS: '-1' }))).message).toMatch(
+      /^DATABASE_WAIT_SECONDS: must be a whole number of seconds/,
+    );
   });
 
   it('refuses an SQLite path whose directory does not exist, naming DATABASE_URL', async () => {
     const missing = join(tmpdir(), 'no-such-dir-idp', 'idp.sqlite3');
-    expect((await configError(() => readSettings({ DATABASE_URL: `sqlite:${missing}` }))).message)
-      .toBe(`DATABASE_URL: the directory ${join(tmpdir(), 'no-such-dir-idp')} does not exist (create it, or fix the path)`);
+    expect((await configError(() => readSettings({ DATABASE_URL: `sqlite:${missing}` }))).message).toBe(
+      `DATABASE_URL: the directory ${join(tmpdir(), 'no-such-dir-idp')} does not exist (create it, or fix the path)`,
+    );
     // The default's data/ directory is the service's own to create.
     expect(readSettings({}).databaseUrl).toBe('sqlite:data/idp.sqlite3');
   });
 
   it('names the missing half of a WeChat pair', async () => {
-    expect((await configError(() => readSettings({ WECHAT_APP_ID: 'wx1' }))).message)
-      .toMatch(/^WECHAT_APP_SECRET: /);
-    expect((await configError(() => readSettings({ WECHAT_WEB_APP_SECRET: SECRET }))).message)
-      .toMatch(/^WECHAT_WEB_APP_ID: /);
+    expect((await configError(() => readSettings({ WECHAT_APP_ID: 'wx1' }))).message).toMatch(/^WECHAT_APP_SECRET: /);
+    expect((await configError(() => readSettings({ WECHAT_WEB_APP_SECRET: SECRET }))).message).toMatch(/^WECHAT_WEB_APP_ID: /);
   });
 
   describe('in production', () => {
@@ -145,22 +176,18 @@ describe('settings from the environment', () => {
     });
 
     it('requires COOKIE_KEYS, each long enough', async () => {
-      expect((await configError(() => readSettings({ ...PRODUCTION, COOKIE_KEYS: '' }))).message)
-        .toMatch(/^COOKIE_KEYS: .*required/);
-      expect((await configError(() => readSettings({ ...PRODUCTION, COOKIE_KEYS: `${KEY},short` })))
-        .message).toMatch(/^COOKIE_KEYS: .*32/);
+      expect((await configError(() => readSettings({ ...PRODUCTION, COOKIE_KEYS: '' }))).message).toMatch(/^COOKIE_KEYS: .*required/);
+      expect((await configError(() => readSettings({ ...PRODUCTION, COOKIE_KEYS: `${KEY},short` }))).message).toMatch(/^COOKIE_KEYS: .*32/);
     });
 
     it('refuses the sandbox', async () => {
-      const error = await configError(() => readSettings(
-        { ...PRODUCTION, WECHAT_APP_ID: undefined, WECHAT_APP_SECRET: undefined }));
+      const error = await configError(() => readSettings({ ...PRODUCTION, WECHAT_APP_ID: undefined, WECHAT_APP_SECRET: undefined }));
       expect(error.message).toMatch(/WECHAT_APP_ID/);
       expect(error.message).toMatch(/sandbox/);
     });
 
     it('never quotes a secret', async () => {
-      const error = await configError(() => readSettings(
-        { ...PRODUCTION, WECHAT_APP_ID: undefined, COOKIE_KEYS: 'short-cookie-key' }));
+      const error = await configError(() => readSettings({ ...PRODUCTION, WECHAT_APP_ID: undefined, COOKIE_KEYS: 'short-cookie-key' }));
       expect(error.message).not.toContain(SECRET);
       expect(error.message).not.toContain('short-cookie-key');
     });
@@ -190,23 +217,24 @@ describe('clients file', () => {
 
   it('names the client and the field when redirect_uris is missing', async () => {
     const file = await clientsFile([shop({ redirect_uris: undefined })]);
-    expect((await configError(() => readClients(file, {}, dev))).message)
-      .toBe(`CLIENTS_FILE ${file}: client "shop" field redirect_uris: is required`);
+    expect((await configError(() => readClients(file, {}, dev))).message).toBe(
+      `CLIENTS_FILE ${file}: client "shop" field redirect_uris: is required`,
+    );
   });
 
   it('names redirect_uris[0] on a bad URL, and the index when client_id is missing', async () => {
-    const file = await clientsFile([shop({ redirect_uris: ['/relative'] }),
-      { redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'none' }]);
+    const file = await clientsFile([
+      shop({ redirect_uris: ['/relative'] }),
+      { redirect_uris: ['https://a.example/cb'], token_endpoint_auth_method: 'none' },
+    ]);
     const error = await configError(() => readClients(file, {}, dev));
-    expect(error.problems[0]).toMatch(
-      new RegExp(`^CLIENTS_FILE ${file}: client "shop" field redirect_uris\\[0\\]: Invalid URL`));
+    expect(error.problems[0]).toMatch(new RegExp(`^CLIENTS_FILE ${file}: client "shop" field redirect_uris\\[0\\]: Invalid URL`));
     expect(error.problems[1]).toMatch(/client "#1" field client_id: is required/);
   });
 
   it('refuses a duplicate client_id', async () => {
     const file = await clientsFile([shop(), shop()]);
-    expect((await configError(() => readClients(file, {}, dev))).message)
-      .toMatch(/client "shop" field client_id: duplicate/);
+    expect((await configError(() => readClients(file, {}, dev))).message).toMatch(/client "shop" field client_id: duplicate/);
   });
 
   it('refuses an unknown grant type, implicit responses and a missing secret', async () => {
@@ -224,22 +252,36 @@ describe('clients file', () => {
   });
 
   it('substitutes ${NAME} anywhere', async () => {
-    const file = await clientsFile([shop({
-      client_secret: '${SHOP_SECRET}', redirect_uris: ['${ISSUER}/shop/cb'],
-      contacts: ['ops@${MAIL_DOMAIN}'], skip_consent: true,
-    })]);
-    const [client] = await readClients(file,
-      { SHOP_SECRET: SECRET, ISSUER: 'https://id.example.com', MAIL_DOMAIN: 'shop.example.com' }, dev);
+    const file = await clientsFile([
+      shop({
+        client_secret: '${SHOP_SECRET}',
+        redirect_uris: ['${ISSUER}/shop/cb'],
+        contacts: ['ops@${MAIL_DOMAIN}'],
+        skip_consent: true,
+      }),
+    ]);
+    const [client] = await readClients(
+      file,
+      { SHOP_SECRET: SECRET, ISSUER: 'https://id.example.com', MAIL_DOMAIN: 'shop.example.com' },
+      dev,
+    );
     expect(client).toEqual({
-      client_id: 'shop', client_secret: SECRET, redirect_uris: ['https://id.example.com/shop/cb'],
-      contacts: ['ops@shop.example.com'], skip_consent: true,
+      client_id: 'shop',
+      client_secret: SECRET,
+      redirect_uris: ['https://id.example.com/shop/cb'],
+      contacts: ['ops@shop.example.com'],
+      skip_consent: true,
     });
   });
 
   it('refuses unknown fields, with the field it most likely meant', async () => {
-    const file = await clientsFile([shop({
-      skip_consnet: true, post_logout_redirect_uri: 'https://shop.example.com/', colour_scheme: 'dark',
-    })]);
+    const file = await clientsFile([
+      shop({
+        skip_consnet: true,
+        post_logout_redirect_uri: 'https://shop.example.com/',
+        colour_scheme: 'dark',
+      }),
+    ]);
     const error = await configError(() => readClients(file, {}, dev));
     expect(error.problems).toEqual([
       `CLIENTS_FILE ${file}: client "shop" field skip_consnet: unknown field (did you mean skip_consent?)`,
@@ -251,7 +293,8 @@ describe('clients file', () => {
   it('names a missing ${VAR} with the client and field', async () => {
     const file = await clientsFile([shop({ client_secret: '${SHOP_SECRET}' })]);
     expect((await configError(() => readClients(file, {}, dev))).message).toBe(
-      `CLIENTS_FILE ${file}: client "shop" field client_secret: variable SHOP_SECRET is not set`);
+      `CLIENTS_FILE ${file}: client "shop" field client_secret: variable SHOP_SECRET is not set`,
+    );
   });
 
   it('never puts a secret value in an error message', async () => {
@@ -267,8 +310,12 @@ describe('clients file', () => {
   });
 
   it('refuses http redirects in production, localhost included', async () => {
-    const file = await clientsFile([shop({ redirect_uris: ['http://localhost:3000/cb'],
-      post_logout_redirect_uris: ['https://shop.example.com/', 'http://shop.example.com/'] })]);
+    const file = await clientsFile([
+      shop({
+        redirect_uris: ['http://localhost:3000/cb'],
+        post_logout_redirect_uris: ['https://shop.example.com/', 'http://shop.example.com/'],
+      }),
+    ]);
     const error = await configError(() => readClients(file, {}, { production: true }));
     expect(error.problems).toEqual([
       expect.stringMatching(/client "shop" field redirect_uris\[0\]: .*https/),
@@ -278,8 +325,10 @@ describe('clients file', () => {
   });
 
   it('refuses the shipped demo client in production, where the demo app is off', async () => {
-    const file = await clientsFile([shop(), { client_id: 'demo', token_endpoint_auth_method: 'none',
-      redirect_uris: ['https://id.example.com/demo/callback'] }]);
+    const file = await clientsFile([
+      shop(),
+      { client_id: 'demo', token_endpoint_auth_method: 'none', redirect_uris: ['https://id.example.com/demo/callback'] },
+    ]);
     const error = await configError(() => readClients(file, {}, { production: true }));
     expect(error.problems).toEqual([expect.stringMatching(/client "demo" field client_id: is the shipped demo app/)]);
     await expect(readClients(file, {}, dev)).resolves.toHaveLength(2);
@@ -287,8 +336,9 @@ describe('clients file', () => {
 
   it('refuses a file without clients in production only', async () => {
     const file = await clientsFile([]);
-    expect((await configError(() => readClients(file, {}, { production: true }))).message)
-      .toBe(`CLIENTS_FILE ${file}: lists no clients; register at least one relying party (see config/clients.example.json)`);
+    expect((await configError(() => readClients(file, {}, { production: true }))).message).toBe(
+      `CLIENTS_FILE ${file}: lists no clients; register at least one relying party (see config/clients.example.json)`,
+    );
     await expect(readClients(file, {}, dev)).resolves.toEqual([]);
   });
 });
@@ -297,7 +347,11 @@ describe('loadConfig', () => {
   it('loads the shipped clients file with the default issuer', async () => {
     const { settings, clients } = await loadConfig({ PORT: '4000' });
     expect(settings.issuer).toBe('http://localhost:4000');
-    expect(clients).toEqual([expect.objectContaining({
-      client_id: 'demo', redirect_uris: ['http://localhost:4000/demo/callback'] })]);
+    expect(clients).toEqual([
+      expect.objectContaining({
+        client_id: 'demo',
+        redirect_uris: ['http://localhost:4000/demo/callback'],
+      }),
+    ]);
   });
 });

@@ -9,7 +9,9 @@ export default function globalSetup() {
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { cwd: root, stdio: 'inherit' });
   const database = process.env.TEST_DATABASE_URL;
   if (!/^postgres(ql)?:\/\//.test(database ?? '')) {
-    process.stdout.write('\nOn SQLite; test/postgres/ and the PostgreSQL-only tests are skipped: set TEST_DATABASE_URL=postgres://… to run them.\n');
+    process.stdout.write(
+      '\nOn SQLite; test/postgres/ and the PostgreSQL-only tests are skipped: set TEST_DATABASE_URL=postgres://… to run them.\n',
+    );
   } else {
     process.stdout.write(`\nOn PostgreSQL (TEST_DATABASE_URL ${database.replace(/:[^:@/]*@/, ':***@')}).\n`);
   }

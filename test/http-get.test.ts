@@ -12,16 +12,33 @@ let endlessClosed = false;
 
 const routes: Record<string, (res: ServerResponse) => void> = {
   '/ok': (res) => res.end('{"errcode":0}'),
-  '/big-declared': (res) => { res.setHeader('content-length', '5000'); res.end('x'.repeat(5000)); },
-  '/big-streamed': (res) => { res.write('x'.repeat(3000)); setTimeout(() => res.end('x'.repeat(3000)), 20); },
-  '/slow': (res) => { setTimeout(() => res.end('late'), 2000); },
-  '/slow-body': (res) => { res.write('{"errcode":'); setTimeout(() => res.end('0}'), 2000); },
+  '/big-declared': (res) => {
+    res.setHeader('content-length', '5000');
+    res.end('x'.repeat(5000));
+  },
+  '/big-streamed': (res) => {
+    res.write('x'.repeat(3000));
+    setTimeout(() => res.end('x'.repeat(3000)), 20);
+  },
+  '/slow': (res) => {
+    setTimeout(() => res.end('late'), 2000);
+  },
+  '/slow-body': (res) => {
+    res.write('{"errcode":');
+    setTimeout(() => res.end('0}'), 2000);
+  },
   // Chunked, without content-length, and never ending by itself.
   '/endless': (res) => {
     const timer = setInterval(() => res.write('x'.repeat(1024)), 5);
-    res.on('close', () => { clearInterval(timer); endlessClosed = true; });
+    res.on('close', () => {
+      clearInterval(timer);
+      endlessClosed = true;
+    });
   },
-  '/status': (res) => { res.statusCode = 503; res.end('busy'); },
+  '/status': (res) => {
+    res.statusCode = 503;
+    res.end('busy');
+  },
 };
 
 beforeAll(async () => {
@@ -39,7 +56,13 @@ afterAll(async () => {
 });
 
 const options = { timeoutMs: 500, maxBytes: 4096 };
-const failure = (promise: Promise<unknown>) => promise.then(() => { throw new Error('answered'); }, (error: unknown) => error as GetFailed);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => {
+      throw new Error('answered');
+    },
+    (error: unknown) => error as GetFailed,
+  );
 
 /** Everything a log line or an error report could show of the error: none of it may hold the URL or its query. */
 function expectNoUrl(error: GetFailed): void {

@@ -26,7 +26,9 @@ describe('a browser on another host name than the issuer', () => {
         socket.end(`GET //evil.example/x HTTP/1.1\r\nHost: ${other()}\r\nConnection: close\r\n\r\n`);
       });
       let text = '';
-      socket.on('data', (chunk: Buffer) => { text += chunk.toString(); });
+      socket.on('data', (chunk: Buffer) => {
+        text += chunk.toString();
+      });
       socket.on('end', () => resolve(text));
       socket.on('error', reject);
     });

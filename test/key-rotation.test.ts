@@ -61,7 +61,9 @@ describe('rotating the signing key', () => {
     // The operator rotates once; each instance picks it up at its next reload.
     const now = Date.now();
     const rotation = await rotateSigningKey(a.idp.db, {
-      publishFor: DEFAULT_PUBLISH_FOR_MS, retireAfter: DEFAULT_RETIRE_AFTER_MS, now,
+      publishFor: DEFAULT_PUBLISH_FOR_MS,
+      retireAfter: DEFAULT_RETIRE_AFTER_MS,
+      now,
     });
     expect(await a.idp.reloadKeys(now)).toBe(true);
     expect(await b.idp.reloadKeys(now)).toBe(true);

@@ -16,7 +16,12 @@ afterAll(removeDirectories);
 
 const keys = (...args: string[]) => runOperatorCommand('keys-cli.js', database.url, args);
 
-const rowsOf = (listing: string) => listing.trim().split('\n').slice(1).map((line) => line.split(/\s{2,}/));
+const rowsOf = (listing: string) =>
+  listing
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(/\s{2,}/));
 
 describe('npm run keys', () => {
   it('rotates: the new key is published, the first keeps signing, and prune has nothing to delete yet', async () => {
@@ -35,7 +40,10 @@ describe('npm run keys', () => {
 
     const listing = await keys('list');
     const rows = rowsOf(listing.stdout);
-    expect(rows.map((row) => [row[0], row[2]])).toEqual([['2', 'published'], ['1', 'signing']]);
+    expect(rows.map((row) => [row[0], row[2]])).toEqual([
+      ['2', 'published'],
+      ['1', 'signing'],
+    ]);
     // Never key material: only kids and dates.
     expect(listing.stdout + second.stdout).not.toMatch(/"d"|"kty"|PRIVATE/);
 
@@ -68,7 +76,10 @@ describe('the database a keys command acts on', () => {
     expect(databaseLine(run.stderr)).toBe('database: PostgreSQL postgres://idp:***@127.0.0.1:1/idp');
     expect(run.stderr + run.stdout).not.toContain('s3cret-Pw0rd');
     // The failure is one line after the database line: no stack.
-    expect(run.stderr.trimEnd().split('\n')).toEqual([databaseLine(run.stderr), expect.stringMatching(/^keys list failed: .*ECONNREFUSED/)]);
+    expect(run.stderr.trimEnd().split('\n')).toEqual([
+      databaseLine(run.stderr),
+      expect.stringMatching(/^keys list failed: .*ECONNREFUSED/),
+    ]);
   });
 
   it('is the default data/idp.sqlite3 under the current directory, which is not created unasked', async () => {

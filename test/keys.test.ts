@@ -3,8 +3,13 @@ import type { Knex } from 'knex';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { TTL } from '../src/oidc/ttl.js';
 import {
-  DEFAULT_PUBLISH_FOR_MS, DEFAULT_RETIRE_AFTER_MS, currentKeySet, deleteRetiredKeys, listKeys,
-  loadSigningKeys, rotateSigningKey,
+  DEFAULT_PUBLISH_FOR_MS,
+  DEFAULT_RETIRE_AFTER_MS,
+  currentKeySet,
+  deleteRetiredKeys,
+  listKeys,
+  loadSigningKeys,
+  rotateSigningKey,
 } from '../src/oidc/keys.js';
 import { testDatabaseUrl } from './helpers/database.js';
 
@@ -129,8 +134,9 @@ describe('rotation', () => {
     const postgres = db.client.config.client === 'pg';
     for (let round = 0; round < 3; round += 1) {
       const pools = postgres ? [instance(), instance()] : [db, db];
-      const results = await Promise.allSettled(pools.map((knex) =>
-        rotateSigningKey(knex, { publishFor: PUBLISH_FOR, retireAfter: RETIRE_AFTER, now: T0 + round * MINUTE })));
+      const results = await Promise.allSettled(
+        pools.map((knex) => rotateSigningKey(knex, { publishFor: PUBLISH_FOR, retireAfter: RETIRE_AFTER, now: T0 + round * MINUTE })),
+      );
       // The loser retries on top of the winner: both rotations go through.
       expect(results.map((result) => result.status)).toEqual(['fulfilled', 'fulfilled']);
     }
@@ -184,9 +190,18 @@ describe('listKeys', () => {
     const retireAt = retiring[0]!.retireAt;
     const statusAt = async (now: number) => (await listKeys(db, now)).map((key) => [key.kid, key.status]);
 
-    expect(await statusAt(T0)).toEqual([[newKid, 'published'], [oldKid, 'signing']]);
-    expect(await statusAt(signFrom)).toEqual([[newKid, 'signing'], [oldKid, 'retiring']]);
-    expect(await statusAt(retireAt)).toEqual([[newKid, 'signing'], [oldKid, 'retired']]);
+    expect(await statusAt(T0)).toEqual([
+      [newKid, 'published'],
+      [oldKid, 'signing'],
+    ]);
+    expect(await statusAt(signFrom)).toEqual([
+      [newKid, 'signing'],
+      [oldKid, 'retiring'],
+    ]);
+    expect(await statusAt(retireAt)).toEqual([
+      [newKid, 'signing'],
+      [oldKid, 'retired'],
+    ]);
 
     expect(await listKeys(db, T0)).toEqual([
       { kid: newKid, generation: 2, createdAt: T0, signFrom, retireAt: null, status: 'published' },
@@ -243,8 +258,9 @@ describe('the key rotation migration', () => {
       // better-sqlite3's errors are not `instanceof Error` inside jest's module sandbox, so the
       // rejection is matched by its message (SQLite: "UNIQUE constraint failed", PostgreSQL:
       // "duplicate key value violates unique constraint").
-      await expect(knex('signing_keys').insert({ kid: 'again', generation: 1, jwk: '{}', created_at: T0 }))
-        .rejects.toMatchObject({ message: expect.stringMatching(/unique/i) });
+      await expect(knex('signing_keys').insert({ kid: 'again', generation: 1, jwk: '{}', created_at: T0 })).rejects.toMatchObject({
+        message: expect.stringMatching(/unique/i),
+      });
     } finally {
       await knex.destroy();
       await older.drop();

@@ -6,8 +6,21 @@ import { createLogger } from '../src/log.js';
 // answer, a request body, a request's headers) is written as "[redacted]".
 function capture() {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
-  return { logger: createLogger('info', sink), lines: () => lines.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return {
+    logger: createLogger('info', sink),
+    lines: () =>
+      lines
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }
 
 describe('log lines', () => {
@@ -35,7 +48,9 @@ describe('log lines', () => {
     const { logger, lines } = capture();
     const req = { method: 'POST', headers: { cookie: '_session=abc', authorization: 'Basic c2VjcmV0', 'user-agent': 'MicroMessenger' } };
     logger.info({ req }, 'request');
-    expect(lines()[0]).toMatchObject({ req: { method: 'POST', headers: { cookie: '[redacted]', authorization: '[redacted]', 'user-agent': 'MicroMessenger' } } });
+    expect(lines()[0]).toMatchObject({
+      req: { method: 'POST', headers: { cookie: '[redacted]', authorization: '[redacted]', 'user-agent': 'MicroMessenger' } },
+    });
     expect(req.headers.cookie).toBe('_session=abc');
   });
 

@@ -131,25 +131,35 @@ describe('what the person sees when the sign-in does not simply succeed', () => 
     expect(second.claims.nickname).toBe(user.nickname);
   });
 
-  const stalePrompt = (code: string, errcode: number) => nock('https://api.weixin.qq.com')
-    .get('/sns/userinfo')
-    .query((q) => q.access_token === `at-${code}`)
-    .reply(200, JSON.stringify({ errcode, errmsg: 'access_token invalid' }), { 'Content-Type': 'text/plain' });
-  const refreshAnswer = (code: string, body: Record<string, unknown>) => nock('https://api.weixin.qq.com')
-    .get('/sns/oauth2/refresh_token')
-    .query({ appid: TEST_APP.appId, grant_type: 'refresh_token', refresh_token: `rt-${code}` })
-    .reply(200, JSON.stringify(body), { 'Content-Type': 'text/plain' });
+  const stalePrompt = (code: string, errcode: number) =>
+    nock('https://api.weixin.qq.com')
+      .get('/sns/userinfo')
+      .query((q) => q.access_token === `at-${code}`)
+      .reply(200, JSON.stringify({ errcode, errmsg: 'access_token invalid' }), { 'Content-Type': 'text/plain' });
+  const refreshAnswer = (code: string, body: Record<string, unknown>) =>
+    nock('https://api.weixin.qq.com')
+      .get('/sns/oauth2/refresh_token')
+      .query({ appid: TEST_APP.appId, grant_type: 'refresh_token', refresh_token: `rt-${code}` })
+      .reply(200, JSON.stringify(body), { 'Content-Type': 'text/plain' });
 
   it.each([42001, 40001])('refreshes an access token WeChat calls stale (%i) and reads the profile with the fresh one', async (errcode) => {
     const user = newWeChatUser();
     const code = `code-stale-${errcode}`;
     wechatExchange(code, user);
     const stale = stalePrompt(code, errcode);
-    const refresh = refreshAnswer(code, { access_token: 'fresh', expires_in: 7200, refresh_token: 'rt2', openid: user.openid, scope: 'snsapi_userinfo' });
+    const refresh = refreshAnswer(code, {
+      access_token: 'fresh',
+      expires_in: 7200,
+      refresh_token: 'rt2',
+      openid: user.openid,
+      scope: 'snsapi_userinfo',
+    });
     const withFresh = nock('https://api.weixin.qq.com')
       .get('/sns/userinfo')
       .query((q) => q.access_token === 'fresh' && q.openid === user.openid)
-      .reply(200, JSON.stringify({ openid: user.openid, nickname: user.nickname, headimgurl: user.headimgurl, unionid: user.unionid }), { 'Content-Type': 'text/plain' });
+      .reply(200, JSON.stringify({ openid: user.openid, nickname: user.nickname, headimgurl: user.headimgurl, unionid: user.unionid }), {
+        'Content-Type': 'text/plain',
+      });
     const { claims } = await signIn(new Browser(), t.op.issuer, t.rp, code);
     expect([stale.isDone(), refresh.isDone(), withFresh.isDone()]).toEqual([true, true, true]);
     expect(claims).toMatchObject({ openid: user.openid, nickname: user.nickname });

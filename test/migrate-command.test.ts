@@ -30,8 +30,10 @@ describe('npm run migrate on SQLite', () => {
   it('with --create, makes the database and names every migration it applied; a second run applies none', async () => {
     const created = await migrate(url, '--create');
     expect(created.code).toBe(0);
-    expect(created.stdout).toBe(`applied ${ALL.length} migrations:\n${ALL.map((name) => `  ${name}\n`).join('')}`
-      + `database is up to date: ${ALL.length} migrations applied, 0 pending\n`);
+    expect(created.stdout).toBe(
+      `applied ${ALL.length} migrations:\n${ALL.map((name) => `  ${name}\n`).join('')}` +
+        `database is up to date: ${ALL.length} migrations applied, 0 pending\n`,
+    );
     expect(await appliedIn(url)).toEqual(ALL);
 
     const again = await migrate(url);
@@ -59,7 +61,11 @@ describe('npm run migrate on SQLite', () => {
     expect(await appliedIn(url)).toEqual(ALL.slice(0, 2));
 
     const latest = await migrate(url, 'latest');
-    expect(latest.stdout).toContain(`applied ${ALL.length - 2} migrations:\n${ALL.slice(2).map((name) => `  ${name}\n`).join('')}`);
+    expect(latest.stdout).toContain(
+      `applied ${ALL.length - 2} migrations:\n${ALL.slice(2)
+        .map((name) => `  ${name}\n`)
+        .join('')}`,
+    );
     expect(await appliedIn(url)).toEqual(ALL);
   });
 
@@ -72,7 +78,10 @@ describe('npm run migrate on SQLite', () => {
     const run = await migrate(url);
     expect(run.code).toBe(1);
     expect(run.stderr).toMatch(/the database has migrations this version does not know \(29991231_001_from_the_future\)/);
-    expect(statusRows((await migrate(url, 'status')).stdout).at(-1)).toEqual(['29991231_001_from_the_future', 'applied (unknown to this version)']);
+    expect(statusRows((await migrate(url, 'status')).stdout).at(-1)).toEqual([
+      '29991231_001_from_the_future',
+      'applied (unknown to this version)',
+    ]);
   });
 
   it.each([[['--help']], [['-h']], [['help']], [['status', '--help']]])('%j prints the usage and migrates nothing', async (args) => {

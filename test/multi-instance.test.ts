@@ -52,7 +52,8 @@ describe('a sign-in whose steps alternate between two instances', () => {
 
     target = a;
     const endSession = oidc.buildEndSessionUrl(rp.config, {
-      id_token_hint: refreshed.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/signed-out',
+      id_token_hint: refreshed.id_token!,
+      post_logout_redirect_uri: 'http://127.0.0.1:9/signed-out',
     });
     const confirm = await browser.get(endSession.href); // A
     const xsrf = /name="xsrf" value="([^"]+)"/.exec(confirm.body)![1]!;
@@ -66,7 +67,9 @@ describe('instances starting together on an empty database', () => {
     const fresh = await testDatabaseUrl();
     const [one, two, three] = await Promise.all([1, 2, 3].map(() => startProvider({}, { databaseUrl: fresh.url })));
     try {
-      const jwks = await Promise.all([one, two, three].map(async (p) => (await fetch(`${p!.issuer}/jwks`)).json() as Promise<{ keys: { kid: string }[] }>));
+      const jwks = await Promise.all(
+        [one, two, three].map(async (p) => (await fetch(`${p!.issuer}/jwks`)).json() as Promise<{ keys: { kid: string }[] }>),
+      );
       const kids = jwks.map((set) => set.keys.map((k) => k.kid).join());
       expect(new Set(kids).size).toBe(1);
       expect(jwks[0]!.keys).toHaveLength(1);

@@ -22,10 +22,20 @@ interface LogLine {
 }
 
 const logLines: string[] = [];
-const sink = new Writable({ write(chunk, _enc, done) { logLines.push(String(chunk)); done(); } });
+const sink = new Writable({
+  write(chunk, _enc, done) {
+    logLines.push(String(chunk));
+    done();
+  },
+});
 const t = useProvider({}, { logger: createLogger('debug', sink) });
 
-const parsed = (): LogLine[] => logLines.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as LogLine);
+const parsed = (): LogLine[] =>
+  logLines
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogLine);
 const requestLines = () => parsed().filter((line) => line.event === 'request');
 
 /** Secrets one whole sign-in handled, for checking they never reach the log. */
@@ -58,7 +68,9 @@ describe('request logs', () => {
 
     // Every request got a line of its own, each with its own id.
     const lines = requestLines();
-    expect(lines.map((line) => line.path)).toEqual(expect.arrayContaining(['/auth', `/interaction/${uid}`, `/interaction/${uid}/wechat`, '/token']));
+    expect(lines.map((line) => line.path)).toEqual(
+      expect.arrayContaining(['/auth', `/interaction/${uid}`, `/interaction/${uid}/wechat`, '/token']),
+    );
     const ids = lines.map((line) => line.requestId);
     expect(ids.every(Boolean)).toBe(true);
     expect(new Set(ids).size).toBe(ids.length);
@@ -123,16 +135,28 @@ describe('metrics', () => {
   it('times HTTP requests by route pattern, never by raw path', async () => {
     const text = await metricsText();
     const routes = new Set([...text.matchAll(/^idp_http_request_duration_seconds_count\{[^}]*route="([^"]*)"/gm)].map((m) => m[1]));
-    expect([...routes]).toEqual(expect.arrayContaining([
-      '/interaction/:uid', '/interaction/:uid/wechat', '/interaction/:uid/wechat/callback',
-      '/auth', '/token', '/.well-known/openid-configuration', '/jwks', 'other',
-    ]));
+    expect([...routes]).toEqual(
+      expect.arrayContaining([
+        '/interaction/:uid',
+        '/interaction/:uid/wechat',
+        '/interaction/:uid/wechat/callback',
+        '/auth',
+        '/token',
+        '/.well-known/openid-configuration',
+        '/jwks',
+        'other',
+      ]),
+    );
     for (const route of routes) {
       for (const uid of uids) expect(route).not.toContain(uid);
       expect(route).not.toContain('/no/such');
     }
-    expect(text).toMatch(/^idp_http_request_duration_seconds_count\{method="GET",route="\/interaction\/:uid\/wechat\/callback",status="303"\} 1$/m);
-    expect(text).toMatch(/^idp_http_request_duration_seconds_count\{method="GET",route="\/interaction\/:uid\/wechat\/callback",status="400"\} 1$/m);
+    expect(text).toMatch(
+      /^idp_http_request_duration_seconds_count\{method="GET",route="\/interaction\/:uid\/wechat\/callback",status="303"\} 1$/m,
+    );
+    expect(text).toMatch(
+      /^idp_http_request_duration_seconds_count\{method="GET",route="\/interaction\/:uid\/wechat\/callback",status="400"\} 1$/m,
+    );
     expect(text).toMatch(/^idp_http_request_duration_seconds_count\{method="POST",route="\/token",status="200"\} 1$/m);
   });
 
@@ -144,7 +168,13 @@ describe('metrics', () => {
 
   it("lets the WeChat client report each attempt's outcome", async () => {
     const attempts: WeChatAttempt[] = [];
-    const client = new WeChatClient({ apiOrigin: WECHAT_API, timeoutMs: 50, maxRetries: 1, retryDelayMs: 0, observer: (a) => attempts.push(a) });
+    const client = new WeChatClient({
+      apiOrigin: WECHAT_API,
+      timeoutMs: 50,
+      maxRetries: 1,
+      retryDelayMs: 0,
+      observer: (a) => attempts.push(a),
+    });
     const profile = JSON.stringify({ openid: 'openid', nickname: 'n', headimgurl: '' });
     nock(WECHAT_API).get('/sns/userinfo').query(true).delay(500).reply(200, profile);
     nock(WECHAT_API).get('/sns/userinfo').query(true).reply(502, 'Bad Gateway');
@@ -159,7 +189,12 @@ describe('metrics', () => {
       expect(a.seconds).toBeGreaterThanOrEqual(0);
     }
 
-    const failing = new WeChatClient({ apiOrigin: WECHAT_API, observer: () => { throw new Error('broken observer'); } });
+    const failing = new WeChatClient({
+      apiOrigin: WECHAT_API,
+      observer: () => {
+        throw new Error('broken observer');
+      },
+    });
     nock(WECHAT_API).get('/sns/userinfo').query(true).reply(200, profile);
     await expect(failing.userInfo('at', 'openid')).resolves.toMatchObject({ openid: 'openid' });
   });
@@ -176,8 +211,15 @@ describe('health', () => {
     expect(ready.headers.get('cache-control')).toBe('no-store');
 
     const probes = requestLines().filter((line) => line.requestId?.startsWith('probe-'));
-    expect(probes.map((line) => [line.path, line.status, line.level])).toEqual([['/healthz', 200, 20], ['/readyz', 200, 20]]);
-    expect(requestLines().filter((line) => line.path === '/metrics').every((line) => line.level === 20)).toBe(true);
+    expect(probes.map((line) => [line.path, line.status, line.level])).toEqual([
+      ['/healthz', 200, 20],
+      ['/readyz', 200, 20],
+    ]);
+    expect(
+      requestLines()
+        .filter((line) => line.path === '/metrics')
+        .every((line) => line.level === 20),
+    ).toBe(true);
   });
 
   it('reports not ready, without details, once the database is gone', async () => {

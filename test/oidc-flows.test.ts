@@ -83,8 +83,12 @@ describe('tokens', () => {
     const { tokens, claims, user } = await freshSignIn();
     const info = await oidc.fetchUserInfo(t.rp.config, tokens.access_token, claims.sub);
     expect(info).toMatchObject({
-      sub: claims.sub, openid: user.openid, unionid: user.unionid, nickname: user.nickname,
-      name: user.nickname, headimgurl: user.headimgurl.replace('http://', 'https://'),
+      sub: claims.sub,
+      openid: user.openid,
+      unionid: user.unionid,
+      nickname: user.nickname,
+      name: user.nickname,
+      headimgurl: user.headimgurl.replace('http://', 'https://'),
     });
   });
 
@@ -141,7 +145,11 @@ describe('tokens', () => {
   it('requires PKCE from every client', async () => {
     const url = new URL(`${t.op.issuer}/auth`);
     url.search = new URLSearchParams({
-      client_id: 'web-app', response_type: 'code', scope: 'openid', redirect_uri: t.rp.redirectUri, state: 'abc',
+      client_id: 'web-app',
+      response_type: 'code',
+      scope: 'openid',
+      redirect_uri: t.rp.redirectUri,
+      state: 'abc',
     }).toString();
     const page = await new Browser().get(url.href);
     const back = new URL(page.location!);
@@ -154,7 +162,9 @@ describe('logout', () => {
   it('shows our sign-out page, ends the session and returns to the app', async () => {
     const { tokens, browser } = await freshSignIn();
     const endSession = oidc.buildEndSessionUrl(t.rp.config, {
-      id_token_hint: tokens.id_token!, post_logout_redirect_uri: 'http://127.0.0.1:9/signed-out', state: 'bye',
+      id_token_hint: tokens.id_token!,
+      post_logout_redirect_uri: 'http://127.0.0.1:9/signed-out',
+      state: 'bye',
     });
     const page = await browser.get(endSession.href);
     expect(page.status).toBe(200);
@@ -196,11 +206,13 @@ describe('returning people', () => {
   it('keeps one account when the same person signs in twice at once', async () => {
     const user = newWeChatUser();
     const browsers = [new Browser(), new Browser()];
-    const starts = await Promise.all(browsers.map(async (browser) => {
-      const { url } = await t.rp.start();
-      const { uid } = await openLoginPage(browser, t.op.issuer, url);
-      return startWeChat(browser, t.op.issuer, uid);
-    }));
+    const starts = await Promise.all(
+      browsers.map(async (browser) => {
+        const { url } = await t.rp.start();
+        const { uid } = await openLoginPage(browser, t.op.issuer, url);
+        return startWeChat(browser, t.op.issuer, uid);
+      }),
+    );
     wechatNewUser('race-1', user);
     wechatNewUser('race-2', user);
     const before = await t.op.idp.accounts.count();

@@ -55,7 +55,9 @@ beforeAll(async () => {
     adapter: MapAdapter,
     clients: [CLIENT],
     cookies: { keys: COOKIE_KEYS },
-    jwks: { keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'contract', use: 'sig' }] },
+    jwks: {
+      keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'contract', use: 'sig' }],
+    },
     ttl: { ...TTL },
     interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
@@ -77,7 +79,13 @@ afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 /** Starts an authorization: the interaction oidc-provider made, as the fence read it. */
 async function startAuthorization(): Promise<{ response: Response; step: LoginStepRedirect | undefined }> {
   seen.length = 0;
-  const query = new URLSearchParams({ client_id: CLIENT.client_id, response_type: 'code', scope: 'openid', redirect_uri: CLIENT.redirect_uris[0]!, state: 's' });
+  const query = new URLSearchParams({
+    client_id: CLIENT.client_id,
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: CLIENT.redirect_uris[0]!,
+    state: 's',
+  });
   const response = await fetch(`${issuer}/auth?${query.toString()}`, { redirect: 'manual' });
   return { response, step: seen[0] };
 }
@@ -100,12 +108,17 @@ describe('oidc-provider, as src/oidc/internals.ts relies on it', () => {
     interaction.result = { login: { accountId: 'contract-account' } };
     await interaction.save(60);
 
-    const forged = resumeCookies(provider, step!.uid).map((cookie) => (cookie.includes('.sig=') ? `${cookie.split('=')[0]}=${createHash('sha1').update(randomBytes(8)).digest('base64url')}` : cookie));
+    const forged = resumeCookies(provider, step!.uid).map((cookie) =>
+      cookie.includes('.sig=') ? `${cookie.split('=')[0]}=${createHash('sha1').update(randomBytes(8)).digest('base64url')}` : cookie,
+    );
     const refused = await fetch(`${issuer}/auth/${step!.uid}`, { redirect: 'manual', headers: { cookie: forged.join('; ') } });
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: 'invalid_request', error_description: expect.stringMatching(/expired/) });
 
-    const resumed = await fetch(`${issuer}/auth/${step!.uid}`, { redirect: 'manual', headers: { cookie: resumeCookies(provider, step!.uid).join('; ') } });
+    const resumed = await fetch(`${issuer}/auth/${step!.uid}`, {
+      redirect: 'manual',
+      headers: { cookie: resumeCookies(provider, step!.uid).join('; ') },
+    });
     // Past the login step: on to consent, a new interaction of the same authorization.
     expect(resumed.status).toBe(303);
     expect(resumed.headers.get('location')).toMatch(/^\/interaction\//);
@@ -116,13 +129,23 @@ describe('oidc-provider, as src/oidc/internals.ts relies on it', () => {
     grant.addOIDCScope('openid');
     const grantId = await grant.save();
     const client = await provider.Client.find(CLIENT.client_id);
-    const code = new provider.AuthorizationCode({ accountId: 'contract-account', grantId, client: client!, scope: 'openid', redirectUri: CLIENT.redirect_uris[0]!, gty: 'authorization_code' });
+    const code = new provider.AuthorizationCode({
+      accountId: 'contract-account',
+      grantId,
+      client: client!,
+      scope: 'openid',
+      redirectUri: CLIENT.redirect_uris[0]!,
+      gty: 'authorization_code',
+    });
     const value = await code.save();
     MapAdapter.refuseConsume = true;
     try {
       const response = await fetch(`${issuer}/token`, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${CLIENT.client_id}:${CLIENT.client_secret}`).toString('base64')}` },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${CLIENT.client_id}:${CLIENT.client_secret}`).toString('base64')}`,
+        },
         body: new URLSearchParams({ grant_type: 'authorization_code', code: value, redirect_uri: CLIENT.redirect_uris[0]! }),
       });
       expect(response.status).toBe(400);

@@ -30,7 +30,10 @@ async function fetchPage(url: string, headers: Record<string, string> = {}): Pro
 /** The text between <main …> and </main>, tags removed: what the page says. */
 function mainText(body: string): string {
   const main = /<main[^>]*>([\s\S]*)<\/main>/.exec(body)?.[1] ?? '';
-  return main.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim();
+  return main
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
 }
 
 /** The first element `tag`'s text. */
@@ -45,8 +48,10 @@ function textOf(body: string, tag: string): string {
 async function allowAtWeChat(browser: Browser, authUrl: string, nickname: string): Promise<{ signIn: string; callback: string }> {
   const { page, uid } = await openLoginPage(browser, op.issuer, authUrl);
   const toWeChat = await browser.get(`${op.issuer}/interaction/${uid}/wechat`);
-  const allowed = await browser.post(`${op.issuer}/sandbox/connect/oauth2/authorize`,
-    sandboxForm(toWeChat.location!, { action: 'create', nickname }));
+  const allowed = await browser.post(
+    `${op.issuer}/sandbox/connect/oauth2/authorize`,
+    sandboxForm(toWeChat.location!, { action: 'create', nickname }),
+  );
   return { signIn: page.url, callback: allowed.location! };
 }
 
@@ -81,7 +86,14 @@ function expectNothingInline(body: string): void {
 
 describe('security headers and inline content', () => {
   it('sends them on our pages, which hold no inline script or style', async () => {
-    const paths = ['/', '/demo', '/message/wechat_unavailable', '/interaction/gone', '/no/such/page', '/sandbox/connect/oauth2/authorize?x=1'];
+    const paths = [
+      '/',
+      '/demo',
+      '/message/wechat_unavailable',
+      '/interaction/gone',
+      '/no/such/page',
+      '/sandbox/connect/oauth2/authorize?x=1',
+    ];
     for (const path of paths) {
       const page = await fetchPage(`${op.issuer}${path}`);
       expect(page.headers.get('content-type')).toMatch(/^text\/html/);

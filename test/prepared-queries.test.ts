@@ -25,18 +25,21 @@ afterAll(async () => {
   await database.drop();
 });
 
-const insertState = () => new PreparedQuery(db, ['state', 'uid', 'app_id', 'scope', 'expires_at'], (row) => db('wechat_states').insert(row));
+const insertState = () =>
+  new PreparedQuery(db, ['state', 'uid', 'app_id', 'scope', 'expires_at'], (row) => db('wechat_states').insert(row));
 const state = (id: string) => ({ state: id, uid: `uid-${id}`, app_id: 'wx1', scope: 'snsapi_userinfo', expires_at: Date.now() + 60_000 });
 
 describe('prepared statements', () => {
   it('stores every one of many concurrent provider writes, visible elsewhere once each resolves', async () => {
     const sessions = knexAdapterFactory(db)('Session');
     const ids = Array.from({ length: 40 }, (_, i) => `session-${i}`);
-    const seenElsewhere = await Promise.all(ids.map(async (id, i) => {
-      await sessions.upsert(id, { accountId: `account-${i}`, uid: `uid-${i}`, exp: 0 }, 3600);
-      const row = await other('oidc_models').first('id', 'account_id').where({ model: 'Session', id });
-      return row?.account_id;
-    }));
+    const seenElsewhere = await Promise.all(
+      ids.map(async (id, i) => {
+        await sessions.upsert(id, { accountId: `account-${i}`, uid: `uid-${i}`, exp: 0 }, 3600);
+        const row = await other('oidc_models').first('id', 'account_id').where({ model: 'Session', id });
+        return row?.account_id;
+      }),
+    );
     expect(seenElsewhere).toEqual(ids.map((_, i) => `account-${i}`));
     await Promise.all(ids.map(async (id, i) => expect(await sessions.find(id)).toMatchObject({ accountId: `account-${i}` })));
     await Promise.all(ids.map(async (_, i) => expect(await sessions.findByUid(`uid-${i}`)).toMatchObject({ accountId: `account-${i}` })));
@@ -45,7 +48,10 @@ describe('prepared statements', () => {
   it('fails only the write that breaks a constraint, and keeps the ones beside it', async () => {
     const insert = insertState();
     const outcomes = await Promise.allSettled([
-      insert.run(state('a1')), insert.run(state('a2')), insert.run(state('a1')), insert.run(state('a3')),
+      insert.run(state('a1')),
+      insert.run(state('a2')),
+      insert.run(state('a1')),
+      insert.run(state('a3')),
     ]);
     // Of the two writes of a1 one is first and stands (on PostgreSQL they race on two
     // connections); the other is refused. a2 and a3 beside them are kept either way.
@@ -62,7 +68,9 @@ describe('prepared statements', () => {
       insert.run(state(`tx-side-${i}`)),
       db.transaction(async (trx) => {
         await trx('wechat_states').insert(state(`tx-${i}`));
-        await trx('wechat_states').where({ state: `tx-${i}` }).update({ scope: 'snsapi_base' });
+        await trx('wechat_states')
+          .where({ state: `tx-${i}` })
+          .update({ scope: 'snsapi_base' });
       }),
     ]).flat();
     await Promise.all(work);

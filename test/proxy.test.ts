@@ -10,13 +10,21 @@ import { proxied } from './helpers/proxied.js';
 const ISSUER = 'https://id.example.test';
 const FORWARDED = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '198.51.100.9, 203.0.113.7' };
 
-interface Instance { op: RunningProvider; lines: string[] }
+interface Instance {
+  op: RunningProvider;
+  lines: string[];
+}
 let trusted: Instance;
 let untrusted: Instance;
 
 async function start(env: Record<string, string>): Promise<Instance> {
   const lines: string[] = [];
-  const sink = new Writable({ write(chunk, _enc, done) { lines.push(String(chunk)); done(); } });
+  const sink = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
   return { op: await startProvider({ ISSUER, ...env }, { logger: createLogger('info', sink) }), lines };
 }
 
@@ -33,12 +41,20 @@ async function forwardedAuthorize(instance: Instance) {
   const port = (instance.op.server.address() as { port: number }).port;
   const url = new URL(`http://127.0.0.1:${port}/auth`);
   url.search = new URLSearchParams({
-    client_id: 'web-app', response_type: 'code', scope: 'openid', redirect_uri: 'http://127.0.0.1:9/callback',
-    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+    client_id: 'web-app',
+    response_type: 'code',
+    scope: 'openid',
+    redirect_uri: 'http://127.0.0.1:9/callback',
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+    code_challenge_method: 'S256',
   }).toString();
   const response = await proxied(url.href, new URL(ISSUER).host, { headers: FORWARDED });
   expect(response.status).toBe(303);
-  const log = instance.lines.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { event?: string; path?: string; ip?: string })
+  const log = instance.lines
+    .join('')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { event?: string; path?: string; ip?: string })
     .find((line) => line.event === 'request' && line.path === '/auth');
   return { cookies: response.cookies, ip: log?.ip };
 }

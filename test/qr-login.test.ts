@@ -8,8 +8,10 @@ import { newWeChatUser, wechatError, wechatExchange, wechatNewUser, wechatUserin
 
 // An Open Platform website app (网站应用), for QR sign-in on desktops.
 const WEB_APP = { appId: 'wxweb0123456789ab', appSecret: 'website-app-secret-0a1b2c3d4e5f' };
-const WXWORK_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) wxwork/4.1.20 MicroMessenger/7.0.1 Chrome/116.0 Safari/537.36';
-const QR_LINK = /^https:\/\/open\.weixin\.qq\.com\/connect\/qrconnect\?appid=wxweb0123456789ab&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Finteraction%2F[\w-]+%2Fwechat%2Fcallback&response_type=code&scope=snsapi_login&state=[A-Za-z0-9]{32}#wechat_redirect$/;
+const WXWORK_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) wxwork/4.1.20 MicroMessenger/7.0.1 Chrome/116.0 Safari/537.36';
+const QR_LINK =
+  /^https:\/\/open\.weixin\.qq\.com\/connect\/qrconnect\?appid=wxweb0123456789ab&redirect_uri=http%3A%2F%2F127\.0\.0\.1%3A\d+%2Finteraction%2F[\w-]+%2Fwechat%2Fcallback&response_type=code&scope=snsapi_login&state=[A-Za-z0-9]{32}#wechat_redirect$/;
 
 /** A desktop sign-in through the QR code, up to the page after WeChat's callback. */
 async function throughQr(browser: Browser, issuer: string, rp: RelyingParty, code: string | undefined, scope?: string) {

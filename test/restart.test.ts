@@ -33,8 +33,15 @@ afterAll(async () => {
 async function boot(): Promise<{ issuer: string; stop(): Promise<void> }> {
   const issuer = `http://127.0.0.1:${port}`;
   const config = await loadConfig({
-    NODE_ENV: 'test', LOG_LEVEL: 'silent', PORT: String(port), ISSUER: issuer, DATABASE_URL: database.url,
-    CLIENTS_FILE, TEST_WEB_APP_SECRET: WEB_APP_SECRET, WECHAT_APP_ID: TEST_APP.appId, WECHAT_APP_SECRET: TEST_APP.appSecret,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    PORT: String(port),
+    ISSUER: issuer,
+    DATABASE_URL: database.url,
+    CLIENTS_FILE,
+    TEST_WEB_APP_SECRET: WEB_APP_SECRET,
+    WECHAT_APP_ID: TEST_APP.appId,
+    WECHAT_APP_SECRET: TEST_APP.appSecret,
     COOKIE_KEYS: 'restart-cookie-key-0123456789abcdef0123456789',
   });
   const idp = await createIdentityProvider(config);

@@ -25,7 +25,9 @@ const STRESS = `
 describe('new RSA signing keys', () => {
   it('are made without ever hanging the process, however garbage collection falls', async () => {
     const { stdout } = await promisify(execFile)(process.execPath, ['--max-semi-space-size=1', '--input-type=module', '-e', STRESS], {
-      env: { PATH: process.env.PATH ?? '' }, timeout: 60_000, killSignal: 'SIGKILL',
+      env: { PATH: process.env.PATH ?? '' },
+      timeout: 60_000,
+      killSignal: 'SIGKILL',
     });
     expect(stdout).toBe('done');
   }, 90_000);

@@ -26,8 +26,10 @@ describe('the demo app signing in through the WeChat sandbox', () => {
     const wechatPage = await browser.get(toWeChat.location!);
     expect(wechatPage.status).toBe(200);
 
-    const allowed = await browser.post(`${op.issuer}/sandbox/connect/oauth2/authorize`,
-      sandboxForm(toWeChat.location!, { action: 'create', nickname: '小明 <b>🐼</b>' }));
+    const allowed = await browser.post(
+      `${op.issuer}/sandbox/connect/oauth2/authorize`,
+      sandboxForm(toWeChat.location!, { action: 'create', nickname: '小明 <b>🐼</b>' }),
+    );
     const consent = await browser.follow(allowed.location!, op.issuer);
     expect(consent.body).toContain('Demo app');
     expect(consent.body).toContain('昵称和头像');
@@ -53,6 +55,10 @@ describe('the demo app signing in through the WeChat sandbox', () => {
     const start = await browser.follow(`${op.issuer}/demo/login`, op.issuer);
     // follow() stops at the sandbox because it is a redirect to WeChat's authorize link.
     expect(start.status).toBe(200);
-    expect(start.url).toMatch(new RegExp(`^${op.issuer}/sandbox/connect/oauth2/authorize\\?appid=[^&]+&redirect_uri=[^&]+&response_type=code&scope=snsapi_userinfo&state=[A-Za-z0-9]{32}#wechat_redirect$`));
+    expect(start.url).toMatch(
+      new RegExp(
+        `^${op.issuer}/sandbox/connect/oauth2/authorize\\?appid=[^&]+&redirect_uri=[^&]+&response_type=code&scope=snsapi_userinfo&state=[A-Za-z0-9]{32}#wechat_redirect$`,
+      ),
+    );
   });
 });

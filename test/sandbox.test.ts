@@ -49,7 +49,12 @@ function authorizeUrl(scope: WeChatScope = 'snsapi_userinfo', redirectUri = call
 /** The form the sandbox page posts, with the five parameters in hidden fields. */
 async function submit(fields: Record<string, string>, scope: WeChatScope = 'snsapi_userinfo', redirectUri = callback()): Promise<Response> {
   const body = new URLSearchParams({
-    appid: app.appId, redirect_uri: redirectUri, response_type: 'code', scope, state: STATE, ...fields,
+    appid: app.appId,
+    redirect_uri: redirectUri,
+    response_type: 'code',
+    scope,
+    state: STATE,
+    ...fields,
   });
   return fetch(`${issuer}/sandbox/connect/oauth2/authorize`, { method: 'POST', body, redirect: 'manual' });
 }
@@ -69,7 +74,6 @@ async function userIdNamed(nickname: string): Promise<string> {
   const row = await db('sandbox_users').where({ nickname }).first();
   return row.id as string;
 }
-
 
 describe('sandbox authorize page', () => {
   it('opens for the exact link our server builds', async () => {
@@ -94,7 +98,9 @@ describe('sandbox authorize page', () => {
       expect(response.status).toBe(400);
       expect(await response.text()).toContain('参数错误');
     }
-    const tolerated = await q(`appid=${SANDBOX_APP_ID}&redirect_uri=${uri}&response_type=code&scope=snsapi_base&state=${STATE}&connect_redirect=1`);
+    const tolerated = await q(
+      `appid=${SANDBOX_APP_ID}&redirect_uri=${uri}&response_type=code&scope=snsapi_base&state=${STATE}&connect_redirect=1`,
+    );
     expect(tolerated.status).toBe(200);
   });
 
@@ -145,7 +151,10 @@ describe('sandbox sign-in through our WeChat client', () => {
     expect(second.accessToken).not.toBe(first.accessToken);
 
     // /sns/auth, WeChat's check of an access token, as a program other than ours may call it.
-    const check = async (openid: string) => (await (await fetch(`${issuer}/sandbox/sns/auth?${new URLSearchParams({ access_token: second.accessToken, openid }).toString()}`)).json()) as { errcode: number };
+    const check = async (openid: string) =>
+      (await (
+        await fetch(`${issuer}/sandbox/sns/auth?${new URLSearchParams({ access_token: second.accessToken, openid }).toString()}`)
+      ).json()) as { errcode: number };
     expect(await check(second.openid)).toMatchObject({ errcode: 0 });
     expect((await check('oSomeoneElse')).errcode).not.toBe(0);
     const profile = await client.userInfo(second.accessToken, second.openid);
@@ -174,7 +183,7 @@ describe('sandbox sign-in through our WeChat client', () => {
     expect(withQuery.headers.get('location')).toBe(`${callback()}?x=1&state=${STATE}`);
   });
 
-  it('a snapshot user gets is_snapshotuser and virtual ids, never the real user\'s', async () => {
+  it("a snapshot user gets is_snapshotuser and virtual ids, never the real user's", async () => {
     await allow({ action: 'create', nickname: '胖虎🚀' });
     const id = await userIdNamed('胖虎🚀');
     const real = await client.exchangeCode(app, codeOf(await allow({ user: id })));
@@ -204,7 +213,9 @@ describe('sandbox sign-in through our WeChat client', () => {
   });
 
   it('answers like WeChat: HTTP 200, JSON labelled text/plain', async () => {
-    const response = await fetch(`${issuer}/sandbox/sns/oauth2/access_token?appid=${app.appId}&secret=${app.appSecret}&grant_type=authorization_code`);
+    const response = await fetch(
+      `${issuer}/sandbox/sns/oauth2/access_token?appid=${app.appId}&secret=${app.appSecret}&grant_type=authorization_code`,
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(await response.json()).toMatchObject({ errcode: 41008 });

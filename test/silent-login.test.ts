@@ -32,7 +32,11 @@ describe('silent sign-in inside WeChat', () => {
     expect(profileRequest.url.searchParams.get('scope')).toBe('snsapi_userinfo');
     expect(profileRequest.state).not.toBe(first.redirect.state);
     wechatNewUser('silent-info-1', user);
-    const registered = await throughConsent(browser, t.op.issuer, await returnFromWeChat(browser, t.op.issuer, profileRequest, 'silent-info-1'));
+    const registered = await throughConsent(
+      browser,
+      t.op.issuer,
+      await returnFromWeChat(browser, t.op.issuer, profileRequest, 'silent-info-1'),
+    );
     const firstTokens = await t.rp.finish(registered.location!, first.checks);
     expect(firstTokens.claims()).toMatchObject({ openid: user.openid, nickname: user.nickname });
 

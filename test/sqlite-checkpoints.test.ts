@@ -47,7 +47,7 @@ describe('SQLite checkpoints', () => {
     const file = tempFile();
     const db = await withTable(file);
     try {
-      const [{ wal_autocheckpoint: auto }] = await db.raw('pragma wal_autocheckpoint') as [{ wal_autocheckpoint: number }];
+      const [{ wal_autocheckpoint: auto }] = (await db.raw('pragma wal_autocheckpoint')) as [{ wal_autocheckpoint: number }];
       expect(auto).toBe(0);
       const before = statSync(file).size;
       await writeRows(db, 500); // about 1 MB, in the log first
@@ -68,11 +68,11 @@ describe('SQLite checkpoints', () => {
       // page (the worker copies them in page order), and SQLite counts the log as copied back,
       // which it does after syncing the file (slow on a busy disk). A passive checkpoint
       // asked for then finds nothing left to copy, or finds the worker still at it.
-      const [{ page_count: pages }] = await db.raw('pragma page_count') as [{ page_count: number }];
-      const [{ page_size: pageSize }] = await db.raw('pragma page_size') as [{ page_size: number }];
+      const [{ page_count: pages }] = (await db.raw('pragma page_count')) as [{ page_count: number }];
+      const [{ page_size: pageSize }] = (await db.raw('pragma page_size')) as [{ page_size: number }];
       await until(() => statSync(file).size >= pages * pageSize);
       const copiedBack = async () => {
-        const [state] = await db.raw('pragma wal_checkpoint(PASSIVE)') as [{ busy: number; log: number; checkpointed: number }];
+        const [state] = (await db.raw('pragma wal_checkpoint(PASSIVE)')) as [{ busy: number; log: number; checkpointed: number }];
         return state.busy === 0 && state.log === state.checkpointed;
       };
       for (let i = 0; !(await copiedBack()); i += 1) {

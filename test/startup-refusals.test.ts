@@ -34,27 +34,43 @@ function problems(output: string): string[] {
 }
 
 const cases: Array<[string, () => Record<string, string>, RegExp]> = [
-  ['the shipped demo client in production',
-    () => ({ ...PRODUCTION, CLIENTS_FILE: clients('demo', [SHOP, { client_id: 'demo', token_endpoint_auth_method: 'none', redirect_uris: ['https://id.example.test/demo/callback'] }]) }),
-    /^CLIENTS_FILE .*demo\.json: client "demo" field client_id: is the shipped demo app/],
-  ['an empty clients file in production',
+  [
+    'the shipped demo client in production',
+    () => ({
+      ...PRODUCTION,
+      CLIENTS_FILE: clients('demo', [
+        SHOP,
+        { client_id: 'demo', token_endpoint_auth_method: 'none', redirect_uris: ['https://id.example.test/demo/callback'] },
+      ]),
+    }),
+    /^CLIENTS_FILE .*demo\.json: client "demo" field client_id: is the shipped demo app/,
+  ],
+  [
+    'an empty clients file in production',
     () => ({ ...PRODUCTION, CLIENTS_FILE: clients('empty', []) }),
-    /^CLIENTS_FILE .*empty\.json: lists no clients/],
-  ['an http redirect URI in production',
+    /^CLIENTS_FILE .*empty\.json: lists no clients/,
+  ],
+  [
+    'an http redirect URI in production',
     () => ({ ...PRODUCTION, CLIENTS_FILE: clients('http', [{ ...SHOP, redirect_uris: ['http://shop.example.test/cb'] }]) }),
-    /^CLIENTS_FILE .*http\.json: client "shop" field redirect_uris\[0\]: must be an https URL/],
-  ['an unknown client field, with a hint',
+    /^CLIENTS_FILE .*http\.json: client "shop" field redirect_uris\[0\]: must be an https URL/,
+  ],
+  [
+    'an unknown client field, with a hint',
     () => ({ CLIENTS_FILE: clients('typo', [{ ...SHOP, skip_consnet: true }]) }),
-    /^CLIENTS_FILE .*typo\.json: client "shop" field skip_consnet: unknown field \(did you mean skip_consent\?\)$/],
-  ['an SQLite path whose directory does not exist',
+    /^CLIENTS_FILE .*typo\.json: client "shop" field skip_consnet: unknown field \(did you mean skip_consent\?\)$/,
+  ],
+  [
+    'an SQLite path whose directory does not exist',
     () => ({ DATABASE_URL: `sqlite:${join(dir, 'no-such-dir', 'idp.sqlite3')}` }),
-    /^DATABASE_URL: the directory .*no-such-dir does not exist/],
-  ['an ISSUER with a path',
-    () => ({ ISSUER: 'http://localhost:3000/idp' }),
-    /^ISSUER: must not have a path/],
-  ['a PostgreSQL server that does not answer, after DATABASE_WAIT_SECONDS',
+    /^DATABASE_URL: the directory .*no-such-dir does not exist/,
+  ],
+  ['an ISSUER with a path', () => ({ ISSUER: 'http://localhost:3000/idp' }), /^ISSUER: must not have a path/],
+  [
+    'a PostgreSQL server that does not answer, after DATABASE_WAIT_SECONDS',
     () => ({ DATABASE_URL: 'postgres://idp:hunter2-secret@127.0.0.1:1/idp', DATABASE_WAIT_SECONDS: '1' }),
-    /^Failed to start: DATABASE_URL \(PostgreSQL postgres:\/\/idp:\*\*\*@127\.0\.0\.1:1\/idp\) cannot be reached after waiting 1 s \(DATABASE_WAIT_SECONDS\): connect ECONNREFUSED/],
+    /^Failed to start: DATABASE_URL \(PostgreSQL postgres:\/\/idp:\*\*\*@127\.0\.0\.1:1\/idp\) cannot be reached after waiting 1 s \(DATABASE_WAIT_SECONDS\): connect ECONNREFUSED/,
+  ],
 ];
 
 describe('a wrong setting stops the start with one line naming it', () => {
@@ -76,10 +92,16 @@ describe('a wrong setting stops the start with one line naming it', () => {
 describe('where it listens', () => {
   it('with the sandbox on: loopback only, and the start line names the address and the issuer', async () => {
     const port = await freePort();
-    const result = await runService(dir, { PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'listen.sqlite3')}` }, /"event":"started"/);
+    const result = await runService(
+      dir,
+      { PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'listen.sqlite3')}` },
+      /"event":"started"/,
+    );
     const started = JSON.parse(result.output.split('\n').find((line) => line.includes('"event":"started"'))!) as Record<string, unknown>;
     expect(started).toMatchObject({
-      listening: `http://127.0.0.1:${port}`, issuer: `http://localhost:${port}`, sandbox: true,
+      listening: `http://127.0.0.1:${port}`,
+      issuer: `http://localhost:${port}`,
+      sandbox: true,
       msg: `listening on http://127.0.0.1:${port} for issuer http://localhost:${port}`,
     });
     expect(started.database).toBe(`SQLite ${join(dir, 'listen.sqlite3')}`);
@@ -87,7 +109,11 @@ describe('where it listens', () => {
 
   it('HOST chooses the address', async () => {
     const port = await freePort();
-    const result = await runService(dir, { PORT: String(port), HOST: '0.0.0.0', DATABASE_URL: `sqlite:${join(dir, 'listen.sqlite3')}` }, /"event":"started"/);
+    const result = await runService(
+      dir,
+      { PORT: String(port), HOST: '0.0.0.0', DATABASE_URL: `sqlite:${join(dir, 'listen.sqlite3')}` },
+      /"event":"started"/,
+    );
     expect(result.output).toContain(`"listening":"http://0.0.0.0:${port}"`);
   });
 });

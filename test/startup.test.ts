@@ -31,31 +31,61 @@ describe('starting the service', () => {
     const port = await freePort();
     const child = spawn(process.execPath, [MAIN], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'inflight.sqlite3')}` },
+      env: {
+        PATH: process.env.PATH ?? '',
+        CLIENTS_FILE: SHIPPED_CLIENTS,
+        PORT: String(port),
+        DATABASE_URL: `sqlite:${join(dir, 'inflight.sqlite3')}`,
+      },
     });
     let output = '';
-    const seen = (pattern: RegExp) => new Promise<void>((resolve) => {
-      const check = () => { if (pattern.test(output)) { child.stdout.off('data', check); resolve(); } };
-      child.stdout.on('data', check);
-      check();
+    const seen = (pattern: RegExp) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (pattern.test(output)) {
+            child.stdout.off('data', check);
+            resolve();
+          }
+        };
+        child.stdout.on('data', check);
+        check();
+      });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
     });
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     await seen(/"event":"started"/);
 
     // A token request whose body is still on its way when the stop signal arrives.
     const body = 'grant_type=authorization_code&code=not-a-code&redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Fdemo%2Fcallback';
     const answered = new Promise<number | undefined>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/token', headers: {
-        'content-type': 'application/x-www-form-urlencoded', 'content-length': String(body.length + '&client_id=demo'.length),
-      } }, (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/token',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            'content-length': String(body.length + '&client_id=demo'.length),
+          },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode));
+        },
+      );
       req.on('error', reject);
       // Headers and half the body sent and read by the server before the signal.
-      req.write(body, () => setTimeout(() => {
-        child.kill('SIGTERM');
-        void seen(/"event":"stopping"/).then(() => req.end('&client_id=demo'));
-      }, 200));
+      req.write(body, () =>
+        setTimeout(() => {
+          child.kill('SIGTERM');
+          void seen(/"event":"stopping"/).then(() => req.end('&client_id=demo'));
+        }, 200),
+      );
     });
 
     // It was answered (an OAuth error for the made-up code), not cut off; then the process ended.
@@ -74,7 +104,10 @@ describe('starting the service', () => {
 
   it('names the client and the field of a bad clients file, and never prints the secret', async () => {
     const file = join(dir, 'clients.json');
-    writeFileSync(file, JSON.stringify([{ client_id: 'shop', client_secret: 'super-secret-value-0123456789abcdef', redirect_uris: ['not a url'] }]));
+    writeFileSync(
+      file,
+      JSON.stringify([{ client_id: 'shop', client_secret: 'super-secret-value-0123456789abcdef', redirect_uris: ['not a url'] }]),
+    );
     const result = await run({ CLIENTS_FILE: file, DATABASE_URL: `sqlite:${join(dir, 'bad.sqlite3')}` });
     expect(result.code).toBe(1);
     expect(result.output).toContain('CLIENTS_FILE');
@@ -107,11 +140,20 @@ describe('starting the service', () => {
     const port = await freePort();
     const npm = spawn('npm', ['start', '--prefix', projectRoot], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'npm.sqlite3')}` },
+      env: {
+        PATH: process.env.PATH ?? '',
+        CLIENTS_FILE: SHIPPED_CLIENTS,
+        PORT: String(port),
+        DATABASE_URL: `sqlite:${join(dir, 'npm.sqlite3')}`,
+      },
     });
     let output = '';
-    npm.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
-    npm.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    npm.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    npm.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     const exited = new Promise<void>((resolve) => npm.on('exit', () => resolve()));
     for (let i = 0; i < 100 && !output.includes('"event":"started"'); i += 1) await new Promise((r) => setTimeout(r, 100));
     expect(output).toContain('"event":"started"');
@@ -130,10 +172,17 @@ describe('starting the service', () => {
     const command = `${process.execPath} ${MAIN}`;
     const child = spawn('script', ['-qec', command, '/dev/null'], {
       cwd: dir,
-      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, PORT: String(port), DATABASE_URL: `sqlite:${join(dir, 'tty.sqlite3')}` },
+      env: {
+        PATH: process.env.PATH ?? '',
+        CLIENTS_FILE: SHIPPED_CLIENTS,
+        PORT: String(port),
+        DATABASE_URL: `sqlite:${join(dir, 'tty.sqlite3')}`,
+      },
     });
     let output = '';
-    child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     try {
       for (let i = 0; i < 100 && !output.includes('listening on'); i += 1) await new Promise((r) => setTimeout(r, 100));

@@ -20,11 +20,15 @@ type Reply = [status: number, body: unknown];
 /** Serves `replies` in turn (the last one again once they run out) and records every request. */
 function wechat(path: string, ...replies: Reply[]): { urls: string[] } {
   const urls: string[] = [];
-  nock(API).get(path).query(true).times(20).reply((uri) => {
-    urls.push(uri);
-    const [status, body] = replies[Math.min(urls.length, replies.length) - 1]!;
-    return [status, typeof body === 'string' ? body : JSON.stringify(body), TEXT_PLAIN];
-  });
+  nock(API)
+    .get(path)
+    .query(true)
+    .times(20)
+    .reply((uri) => {
+      urls.push(uri);
+      const [status, body] = replies[Math.min(urls.length, replies.length) - 1]!;
+      return [status, typeof body === 'string' ? body : JSON.stringify(body), TEXT_PLAIN];
+    });
   return { urls };
 }
 
@@ -41,7 +45,6 @@ const err = (errcode: number, errmsg: string): Reply => [200, { errcode, errmsg 
 
 const client = (extra: Partial<ConstructorParameters<typeof WeChatClient>[0]> = {}): WeChatClient =>
   new WeChatClient({ apiOrigin: API, retryDelayMs: 1, ...extra });
-
 
 function expectNoCredentials(error: WeChatError): void {
   for (const text of [error.message, String(error), error.stack ?? '', JSON.stringify(error)]) {
@@ -77,8 +80,13 @@ describe('exchangeCode', () => {
   it('parses a text/plain JSON answer, with unionid and the snapshot flag', async () => {
     const { urls } = wechat('/sns/oauth2/access_token', [200, tokenAnswer]);
     await expect(client().exchangeCode(APP, CODE)).resolves.toEqual({
-      accessToken: ACCESS_TOKEN, expiresIn: 7200, refreshToken: REFRESH_TOKEN, openid: OPENID,
-      scope: 'snsapi_userinfo', unionid: UNIONID, isSnapshotUser: true,
+      accessToken: ACCESS_TOKEN,
+      expiresIn: 7200,
+      refreshToken: REFRESH_TOKEN,
+      openid: OPENID,
+      scope: 'snsapi_userinfo',
+      unionid: UNIONID,
+      isSnapshotUser: true,
     });
     expect(urls).toEqual([
       `/sns/oauth2/access_token?appid=${APP.appId}&secret=${APP.appSecret}&code=${CODE}&grant_type=authorization_code`,
@@ -100,8 +108,10 @@ describe('exchangeCode', () => {
   });
 
   it('keeps a path prefix and drops a trailing slash of apiOrigin', async () => {
-    const scope = nock('http://127.0.0.1:3000').get('/sandbox/wechat-api/sns/oauth2/access_token')
-      .query(true).reply(200, JSON.stringify(tokenAnswer), TEXT_PLAIN);
+    const scope = nock('http://127.0.0.1:3000')
+      .get('/sandbox/wechat-api/sns/oauth2/access_token')
+      .query(true)
+      .reply(200, JSON.stringify(tokenAnswer), TEXT_PLAIN);
     const sandbox = new WeChatClient({ apiOrigin: 'http://127.0.0.1:3000/sandbox/wechat-api/' });
     await expect(sandbox.exchangeCode(APP, CODE)).resolves.toMatchObject({ openid: OPENID });
     expect(scope.isDone()).toBe(true);
@@ -217,15 +227,32 @@ describe('refreshToken', () => {
 describe('userInfo', () => {
   it('keeps emoji/CJK nicknames and blank fields', async () => {
     const nickname = '微信用户🐼👨‍👩‍👧 مرحبا';
-    const { urls } = wechat('/sns/userinfo', [200, {
-      openid: OPENID, nickname, sex: 0, province: '', city: '', country: '',
-      headimgurl: 'https://thirdwx.qlogo.cn/mmopen/g3MonUZtNHkdmzicIlibx6iaFqAc56vxLSUfpb6n5WKSYVY0ChQKkiaJSgQ1dZuTOgvLLrhJbERQQ4eMsv84eavHiaiceqxibJxCfHe/0',
-      privilege: [], unionid: UNIONID,
-    }]);
+    const { urls } = wechat('/sns/userinfo', [
+      200,
+      {
+        openid: OPENID,
+        nickname,
+        sex: 0,
+        province: '',
+        city: '',
+        country: '',
+        headimgurl:
+          'https://thirdwx.qlogo.cn/mmopen/g3MonUZtNHkdmzicIlibx6iaFqAc56vxLSUfpb6n5WKSYVY0ChQKkiaJSgQ1dZuTOgvLLrhJbERQQ4eMsv84eavHiaiceqxibJxCfHe/0',
+        privilege: [],
+        unionid: UNIONID,
+      },
+    ]);
     const info = await client().userInfo(ACCESS_TOKEN, OPENID);
     expect(info).toEqual({
-      openid: OPENID, nickname, sex: 0, province: '', city: '', country: '',
-      headimgurl: expect.stringMatching(/\/0$/), privilege: [], unionid: UNIONID,
+      openid: OPENID,
+      nickname,
+      sex: 0,
+      province: '',
+      city: '',
+      country: '',
+      headimgurl: expect.stringMatching(/\/0$/),
+      privilege: [],
+      unionid: UNIONID,
     });
     expect(urls).toEqual([`/sns/userinfo?access_token=${ACCESS_TOKEN}&openid=${OPENID}&lang=zh_CN`]);
   });
@@ -234,8 +261,15 @@ describe('userInfo', () => {
     wechat('/sns/userinfo', [200, { openid: OPENID, nickname: 'a', sex: '', privilege: null }]);
     const info = await client().userInfo(ACCESS_TOKEN, OPENID, 'en');
     expect(info).toEqual({
-      openid: OPENID, nickname: 'a', sex: 0, province: '', city: '', country: '', headimgurl: '',
-      privilege: [], unionid: undefined,
+      openid: OPENID,
+      nickname: 'a',
+      sex: 0,
+      province: '',
+      city: '',
+      country: '',
+      headimgurl: '',
+      privilege: [],
+      unionid: undefined,
     });
   });
 

@@ -3,7 +3,8 @@ import { officialAccountAuthorizeUrl } from '../src/wechat/authorize-url.js';
 import { detectBrowser } from '../src/wechat/user-agent.js';
 import { DESKTOP_UA, WECHAT_UA } from './helpers/browser.js';
 
-const WXWORK_UA = 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.10 MicroMessenger/7.0.1 Language/zh';
+const WXWORK_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 wxwork/4.1.10 MicroMessenger/7.0.1 Language/zh';
 
 describe("WeChat's authorize link", () => {
   it('has the five parameters in the exact order WeChat demands, and #wechat_redirect', () => {
@@ -15,9 +16,9 @@ describe("WeChat's authorize link", () => {
       state: 'a1B2c3',
     });
     expect(url).toBe(
-      'https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx520c15f417810387'
-      + '&redirect_uri=https%3A%2F%2Fid.example.com%2Finteraction%2Fabc%2Fwechat%2Fcallback'
-      + '&response_type=code&scope=snsapi_userinfo&state=a1B2c3#wechat_redirect',
+      'https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx520c15f417810387' +
+        '&redirect_uri=https%3A%2F%2Fid.example.com%2Finteraction%2Fabc%2Fwechat%2Fcallback' +
+        '&response_type=code&scope=snsapi_userinfo&state=a1B2c3#wechat_redirect',
     );
   });
 

@@ -13,7 +13,11 @@ const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp
 // The last path segment of a WeChat avatar URL is its size; 0 means 640×640 (wechat.md).
 const SIZES = new Set(['0', '46', '64', '96', '132']);
 
-export interface StoredAvatar { contentType: string; bytes: Buffer; etag: string }
+export interface StoredAvatar {
+  contentType: string;
+  bytes: Buffer;
+  etag: string;
+}
 
 /** WeChat's own avatar hosts (thirdwx.qlogo.cn, wx.qlogo.cn). */
 export function isWeChatAvatarHost(host: string): boolean {
@@ -44,7 +48,14 @@ export function avatarDownloadUrl(source: string): URL | undefined {
 
 class AvatarRefused extends Error {}
 
-interface AvatarRow { account_id: string; content_type: string; bytes: Buffer; etag: string; source_url: string; updated_at: number }
+interface AvatarRow {
+  account_id: string;
+  content_type: string;
+  bytes: Buffer;
+  etag: string;
+  source_url: string;
+  updated_at: number;
+}
 
 /**
  * Storing a downloaded avatar: the image, and the account's etag that names it, together or
@@ -115,7 +126,8 @@ export class AvatarStore {
 
   async find(accountId: string): Promise<StoredAvatar | undefined> {
     const row: { content_type: string; bytes: Buffer | Uint8Array; etag: string } | undefined = await this.db('avatars')
-      .first('content_type', 'bytes', 'etag').where({ account_id: accountId });
+      .first('content_type', 'bytes', 'etag')
+      .where({ account_id: accountId });
     return row && { contentType: row.content_type, bytes: Buffer.from(row.bytes), etag: row.etag };
   }
 

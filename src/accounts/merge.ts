@@ -3,7 +3,11 @@ import type { Logger } from '../log.js';
 import { PreparedQuery } from '../db/prepared.js';
 import type { RevokeAccounts } from './types.js';
 
-interface Owner { id: string; created_at: number | string; disabled: boolean | number }
+interface Owner {
+  id: string;
+  created_at: number | string;
+  disabled: boolean | number;
+}
 
 const ownerQueries = new WeakMap<Knex, PreparedQuery<'unionid'>>();
 
@@ -45,13 +49,17 @@ export async function mergeAccountsSharingUnionid(
     const merged = others.map((owner) => owner.id);
     const now = Date.now();
     await trx('wechat_identities').whereIn('account_id', merged).update({ account_id: kept.id, updated_at: now });
-    if (others.some((owner) => Boolean(owner.disabled))) await trx('accounts').where({ id: kept.id }).update({ disabled: true, updated_at: now });
+    if (others.some((owner) => Boolean(owner.disabled)))
+      await trx('accounts').where({ id: kept.id }).update({ disabled: true, updated_at: now });
     await revoke(trx, merged);
     await trx('accounts').whereIn('id', merged).del();
     return { kept: kept.id, merged };
   });
   if (result.merged.length > 0) {
-    logger.warn({ event: 'accounts_merged', kept: result.kept, merged: result.merged }, 'accounts sharing a unionid merged into the oldest');
+    logger.warn(
+      { event: 'accounts_merged', kept: result.kept, merged: result.merged },
+      'accounts sharing a unionid merged into the oldest',
+    );
   }
   return result.kept;
 }

@@ -38,9 +38,11 @@ export function registrationFor(db: Knex): Register {
   if (isSqlite(db)) return sqliteRegistration(db);
   const executor = executorFor(db);
   return async <Row>(identity: NewIdentity) => {
-    const [row] = await executor.write<Row>(POSTGRES_REGISTER, [
-      identity.unionid, identity.accountId, identity.nickname, identity.avatarUrl, identity.now, identity.appId, identity.openid,
-    ], 'accounts_register');
+    const [row] = await executor.write<Row>(
+      POSTGRES_REGISTER,
+      [identity.unionid, identity.accountId, identity.nickname, identity.avatarUrl, identity.now, identity.appId, identity.openid],
+      'accounts_register',
+    );
     return row!;
   };
 }
@@ -65,16 +67,31 @@ union all
 select * from created`;
 
 function sqliteRegistration(db: Knex): Register {
-  return <Row>(identity: NewIdentity) => db.transaction(async (trx) => {
-    const { now, unionid } = identity;
-    const sibling: { account_id: string } | undefined = unionid
-      ? await trx('wechat_identities').first('account_id').where({ unionid }).orderBy('id')
-      : undefined;
-    const accountId = sibling?.account_id ?? identity.accountId;
-    if (!sibling) {
-      await trx('accounts').insert({ id: accountId, nickname: identity.nickname, avatar_url: identity.avatarUrl, disabled: false, created_at: now, updated_at: now });
-    }
-    await trx('wechat_identities').insert({ account_id: accountId, app_id: identity.appId, openid: identity.openid, unionid, created_at: now, updated_at: now });
-    return (await trx('accounts').first().where({ id: accountId })) as Row;
-  });
+  return <Row>(identity: NewIdentity) =>
+    db.transaction(async (trx) => {
+      const { now, unionid } = identity;
+      const sibling: { account_id: string } | undefined = unionid
+        ? await trx('wechat_identities').first('account_id').where({ unionid }).orderBy('id')
+        : undefined;
+      const accountId = sibling?.account_id ?? identity.accountId;
+      if (!sibling) {
+        await trx('accounts').insert({
+          id: accountId,
+          nickname: identity.nickname,
+          avatar_url: identity.avatarUrl,
+          disabled: false,
+          created_at: now,
+          updated_at: now,
+        });
+      }
+      await trx('wechat_identities').insert({
+        account_id: accountId,
+        app_id: identity.appId,
+        openid: identity.openid,
+        unionid,
+        created_at: now,
+        updated_at: now,
+      });
+      return (await trx('accounts').first().where({ id: accountId })) as Row;
+    });
 }

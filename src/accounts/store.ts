@@ -40,7 +40,10 @@ const toIdentity = (row: IdentityRow): WeChatIdentity => ({
 });
 
 /** An account as the operator commands show it. */
-export interface AccountListing { account: Account; identities: WeChatIdentity[] }
+export interface AccountListing {
+  account: Account;
+  identities: WeChatIdentity[];
+}
 
 /** Operator listings: newest first; the id breaks ties between accounts made in the same millisecond. */
 const NEWEST_FIRST: { column: string; order?: 'asc' | 'desc' }[] = [{ column: 'created_at', order: 'desc' }, { column: 'id' }];
@@ -61,19 +64,25 @@ class Lookups {
   readonly byIdentity: PreparedQuery<'app_id' | 'openid'>;
 
   constructor(db: Knex) {
-    this.withIdentities = new PreparedQuery(db, ['id'], ({ id }) => db('accounts')
-      .select('accounts.*', 'i.app_id', 'i.openid', 'i.unionid')
-      .leftJoin('wechat_identities as i', 'i.account_id', 'accounts.id')
-      .where('accounts.id', id)
-      .orderBy('i.id'));
-    this.forSignIn = new PreparedQuery(db, ['app_id', 'openid'], ({ app_id, openid }) => db('accounts')
-      .first('accounts.*', 'wechat_identities.unionid as identity_unionid')
-      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
-      .where({ 'wechat_identities.app_id': app_id, 'wechat_identities.openid': openid }));
-    this.byIdentity = new PreparedQuery(db, ['app_id', 'openid'], ({ app_id, openid }) => db('accounts')
-      .first('accounts.*')
-      .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
-      .where({ 'wechat_identities.app_id': app_id, 'wechat_identities.openid': openid }));
+    this.withIdentities = new PreparedQuery(db, ['id'], ({ id }) =>
+      db('accounts')
+        .select('accounts.*', 'i.app_id', 'i.openid', 'i.unionid')
+        .leftJoin('wechat_identities as i', 'i.account_id', 'accounts.id')
+        .where('accounts.id', id)
+        .orderBy('i.id'),
+    );
+    this.forSignIn = new PreparedQuery(db, ['app_id', 'openid'], ({ app_id, openid }) =>
+      db('accounts')
+        .first('accounts.*', 'wechat_identities.unionid as identity_unionid')
+        .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
+        .where({ 'wechat_identities.app_id': app_id, 'wechat_identities.openid': openid }),
+    );
+    this.byIdentity = new PreparedQuery(db, ['app_id', 'openid'], ({ app_id, openid }) =>
+      db('accounts')
+        .first('accounts.*')
+        .join('wechat_identities', 'wechat_identities.account_id', 'accounts.id')
+        .where({ 'wechat_identities.app_id': app_id, 'wechat_identities.openid': openid }),
+    );
   }
 }
 
@@ -189,7 +198,8 @@ export class AccountStore {
     const like = isSqlite(this.db) ? 'like' : 'ilike';
     // No index serves openid alone (sign-ins look up app id and openid together): a scan is
     // fine for an operator's occasional search.
-    const rows: AccountRow[] = await this.db('accounts').select('*')
+    const rows: AccountRow[] = await this.db('accounts')
+      .select('*')
       .where('id', text)
       .orWhereIn('id', this.db('wechat_identities').select('account_id').where('openid', text).orWhere('unionid', text))
       .orWhereRaw(`nickname ${like} ? escape '!'`, [pattern])
@@ -203,7 +213,10 @@ export class AccountStore {
     if (rows.length === 0) return [];
     const identities: IdentityRow[] = await this.db('wechat_identities')
       .select('account_id', 'app_id', 'openid', 'unionid')
-      .whereIn('account_id', rows.map((row) => row.id))
+      .whereIn(
+        'account_id',
+        rows.map((row) => row.id),
+      )
       .orderBy('id');
     return rows.map((row) => ({
       account: toAccount(row),

@@ -24,7 +24,16 @@ export const time = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z
 /** Columns padded to their widest cell; the first row is the header. */
 export function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n') + '\n';
+  return (
+    rows
+      .map((row) =>
+        row
+          .map((cell, column) => cell.padEnd(widths[column]!))
+          .join('  ')
+          .trimEnd(),
+      )
+      .join('\n') + '\n'
+  );
 }
 
 /** `count` followed by `noun`, in the plural unless it is one. */
@@ -79,8 +88,9 @@ export function oneArgument(args: string[], message: string): string {
 function checkSqliteFile(target: DatabaseTarget, create: boolean): void {
   if (target.kind !== 'sqlite' || target.file === ':memory:' || sqliteFileExists(target)) return;
   if (!create) {
-    throw new CommandError(`no database at ${target.file} (DATABASE_URL): give --create to create a new one, `
-      + "or set DATABASE_URL to the service's database");
+    throw new CommandError(
+      `no database at ${target.file} (DATABASE_URL): give --create to create a new one, ` + "or set DATABASE_URL to the service's database",
+    );
   }
   const problem = sqliteDirectoryProblem(target);
   if (problem) throw new CommandError(`cannot create ${target.file}: ${problem}`);
@@ -120,8 +130,10 @@ export async function migrationStatus(db: Knex): Promise<MigrationStatus> {
 /** A newer version's schema: its migrations cannot be checked, nor rolled forward from here. */
 export function refuseUnknownMigrations(status: MigrationStatus): void {
   if (status.unknown.length === 0) return;
-  throw new CommandError(`the database has migrations this version does not know (${status.unknown.join(', ')}): `
-    + 'run the commands of the version the service runs');
+  throw new CommandError(
+    `the database has migrations this version does not know (${status.unknown.join(', ')}): ` +
+      'run the commands of the version the service runs',
+  );
 }
 
 /**
@@ -132,16 +144,20 @@ export function refuseUnknownMigrations(status: MigrationStatus): void {
 async function schemaUpToDate(db: Knex, create: boolean): Promise<void> {
   const status = await migrationStatus(db);
   if (!status.tracked && !create) {
-    throw new CommandError("no schema in this database (DATABASE_URL): it was never migrated; give --create to set it up, "
-      + "or set DATABASE_URL to the service's database");
+    throw new CommandError(
+      'no schema in this database (DATABASE_URL): it was never migrated; give --create to set it up, ' +
+        "or set DATABASE_URL to the service's database",
+    );
   }
   refuseUnknownMigrations(status);
   if (status.pending.length === 0) return;
   const { migrateLatest } = await import('../db/knex.js');
   await migrateLatest(db);
-  note(status.tracked
-    ? `migrated: applied ${status.pending.join(', ')}\n`
-    : `created the schema (${plural(status.pending.length, 'migration')})\n`);
+  note(
+    status.tracked
+      ? `migrated: applied ${status.pending.join(', ')}\n`
+      : `created the schema (${plural(status.pending.length, 'migration')})\n`,
+  );
 }
 
 /** The password in DATABASE_URL, to be kept out of any message. */

@@ -3,9 +3,7 @@ import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { closestName } from './did-you-mean.js';
 
-const AUTH_METHODS = [
-  'client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none',
-] as const;
+const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
 export type TokenEndpointAuthMethod = (typeof AUTH_METHODS)[number];
 
 /**
@@ -37,11 +35,30 @@ const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
  * that is off: oidc-provider would ignore it silently, so it is refused here.
  */
 const KNOWN_FIELDS = [
-  'client_id', 'client_secret', 'client_name', 'client_uri', 'logo_uri', 'policy_uri', 'tos_uri',
-  'contacts', 'application_type', 'redirect_uris', 'post_logout_redirect_uris', 'grant_types',
-  'response_types', 'scope', 'token_endpoint_auth_method', 'token_endpoint_auth_signing_alg',
-  'jwks', 'jwks_uri', 'id_token_signed_response_alg', 'userinfo_signed_response_alg',
-  'default_max_age', 'require_auth_time', 'initiate_login_uri', 'skip_consent',
+  'client_id',
+  'client_secret',
+  'client_name',
+  'client_uri',
+  'logo_uri',
+  'policy_uri',
+  'tos_uri',
+  'contacts',
+  'application_type',
+  'redirect_uris',
+  'post_logout_redirect_uris',
+  'grant_types',
+  'response_types',
+  'scope',
+  'token_endpoint_auth_method',
+  'token_endpoint_auth_signing_alg',
+  'jwks',
+  'jwks_uri',
+  'id_token_signed_response_alg',
+  'userinfo_signed_response_alg',
+  'default_max_age',
+  'require_auth_time',
+  'initiate_login_uri',
+  'skip_consent',
 ] as const;
 
 /** The client the project ships for its demo app: it leads nowhere when the demo is off. */
@@ -50,62 +67,72 @@ export const DEMO_CLIENT_ID = 'demo';
 const absoluteUrl = z.string().refine((v) => URL.canParse(v), 'Invalid URL: must be absolute');
 
 function clientSchema(production: boolean) {
-  return z.looseObject({
-    client_id: z.string().regex(/^[A-Za-z0-9._-]+$/,
-      'must be a non-empty string of letters, digits, ".", "_" or "-"'),
-    client_secret: z.string().min(1, 'must not be empty').optional(),
-    client_name: z.string().optional(),
-    // OAuth 2.0 §3.1.2: a redirection endpoint URI must not include a fragment.
-    redirect_uris: z.array(absoluteUrl.refine((v) => !v.includes('#'), 'must not have a fragment'))
-      .min(1, 'must list at least one redirect URI'),
-    post_logout_redirect_uris: z.array(absoluteUrl).optional(),
-    // Only the code flow is offered: WeChat sign-in is interactive, so no client credentials.
-    grant_types: z.array(z.enum(['authorization_code', 'refresh_token']))
-      .refine((g) => g.includes('authorization_code'), 'must include authorization_code')
-      .optional(),
-    response_types: z.array(z.string())
-      .refine((r) => r.length === 1 && r[0] === 'code', 'must be ["code"]')
-      .optional(),
-    token_endpoint_auth_method: z.enum(AUTH_METHODS).optional(),
-    skip_consent: z.boolean().optional(),
-  }).superRefine((client, ctx) => {
-    const method = client.token_endpoint_auth_method ?? 'client_secret_basic';
-    const needsSecret = method !== 'none' && method !== 'private_key_jwt';
-    if (needsSecret && client.client_secret === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['client_secret'],
-        message: `is required with token_endpoint_auth_method ${method}` });
-    }
-    if (production && client.client_secret !== undefined
-      && client.client_secret.length < MIN_SECRET_LENGTH) {
-      ctx.addIssue({ code: 'custom', path: ['client_secret'],
-        message: `must be at least ${MIN_SECRET_LENGTH} characters when NODE_ENV=production` });
-    }
-    if (!production) return;
-    if (client.client_id === DEMO_CLIENT_ID) {
-      ctx.addIssue({ code: 'custom', path: ['client_id'],
-        message: 'is the shipped demo app, which is off when NODE_ENV=production: remove it from the file' });
-    }
-    // Codes and tokens travel to these URLs; in production even localhost must be https.
-    for (const field of ['redirect_uris', 'post_logout_redirect_uris'] as const) {
-      client[field]?.forEach((uri, index) => {
-        if (URL.canParse(uri) && new URL(uri).protocol !== 'https:') {
-          ctx.addIssue({ code: 'custom', path: [field, index],
-            message: 'must be an https URL when NODE_ENV=production' });
-        }
-      });
-    }
-  });
+  return z
+    .looseObject({
+      client_id: z.string().regex(/^[A-Za-z0-9._-]+$/, 'must be a non-empty string of letters, digits, ".", "_" or "-"'),
+      client_secret: z.string().min(1, 'must not be empty').optional(),
+      client_name: z.string().optional(),
+      // OAuth 2.0 §3.1.2: a redirection endpoint URI must not include a fragment.
+      redirect_uris: z
+        .array(absoluteUrl.refine((v) => !v.includes('#'), 'must not have a fragment'))
+        .min(1, 'must list at least one redirect URI'),
+      post_logout_redirect_uris: z.array(absoluteUrl).optional(),
+      // Only the code flow is offered: WeChat sign-in is interactive, so no client credentials.
+      grant_types: z
+        .array(z.enum(['authorization_code', 'refresh_token']))
+        .refine((g) => g.includes('authorization_code'), 'must include authorization_code')
+        .optional(),
+      response_types: z
+        .array(z.string())
+        .refine((r) => r.length === 1 && r[0] === 'code', 'must be ["code"]')
+        .optional(),
+      token_endpoint_auth_method: z.enum(AUTH_METHODS).optional(),
+      skip_consent: z.boolean().optional(),
+    })
+    .superRefine((client, ctx) => {
+      const method = client.token_endpoint_auth_method ?? 'client_secret_basic';
+      const needsSecret = method !== 'none' && method !== 'private_key_jwt';
+      if (needsSecret && client.client_secret === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['client_secret'], message: `is required with token_endpoint_auth_method ${method}` });
+      }
+      if (production && client.client_secret !== undefined && client.client_secret.length < MIN_SECRET_LENGTH) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['client_secret'],
+          message: `must be at least ${MIN_SECRET_LENGTH} characters when NODE_ENV=production`,
+        });
+      }
+      if (!production) return;
+      if (client.client_id === DEMO_CLIENT_ID) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['client_id'],
+          message: 'is the shipped demo app, which is off when NODE_ENV=production: remove it from the file',
+        });
+      }
+      // Codes and tokens travel to these URLs; in production even localhost must be https.
+      for (const field of ['redirect_uris', 'post_logout_redirect_uris'] as const) {
+        client[field]?.forEach((uri, index) => {
+          if (URL.canParse(uri) && new URL(uri).protocol !== 'https:') {
+            ctx.addIssue({ code: 'custom', path: [field, index], message: 'must be an https URL when NODE_ENV=production' });
+          }
+        });
+      }
+    });
 }
 
 /** `['redirect_uris', 0]` → `redirect_uris[0]`. */
 function fieldPath(path: readonly PropertyKey[]): string {
-  return path.map((key, i) => (typeof key === 'number' ? `[${key}]`
-    : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
+  return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
 }
 
 /** Replaces `${NAME}` in every string, however deep; records each missing variable's field. */
-function substitute(value: unknown, vars: Record<string, string | undefined>,
-  path: PropertyKey[], missing: Array<{ path: PropertyKey[]; name: string }>): unknown {
+function substitute(
+  value: unknown,
+  vars: Record<string, string | undefined>,
+  path: PropertyKey[],
+  missing: Array<{ path: PropertyKey[]; name: string }>,
+): unknown {
   if (typeof value === 'string') {
     return value.replace(PLACEHOLDER, (placeholder, name: string) => {
       const replacement = vars[name];
@@ -119,8 +146,7 @@ function substitute(value: unknown, vars: Record<string, string | undefined>,
   }
   if (Array.isArray(value)) return value.map((v, i) => substitute(v, vars, [...path, i], missing));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value)
-      .map(([k, v]) => [k, substitute(v, vars, [...path, k], missing)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, vars, [...path, k], missing)]));
   }
   return value;
 }
@@ -140,8 +166,11 @@ function describeJsonError(error: unknown, text: string): string {
  * Throws ConfigError listing every problem, one per line, as
  * `CLIENTS_FILE <path>: client "<id or #index>" field <field>: <reason>`.
  */
-export async function readClients(file: string, vars: Record<string, string | undefined>,
-  options: { production: boolean }): Promise<ClientMetadata[]> {
+export async function readClients(
+  file: string,
+  vars: Record<string, string | undefined>,
+  options: { production: boolean },
+): Promise<ClientMetadata[]> {
   const where = `CLIENTS_FILE ${file}`;
   let text: string;
   try {
@@ -170,9 +199,8 @@ export async function readClients(file: string, vars: Record<string, string | un
     const client = substitute(raw, vars, [], missing);
     const id = (client as { client_id?: unknown } | null)?.client_id;
     const label = typeof id === 'string' && id !== '' ? `client "${id}"` : `client "#${index}"`;
-    const report = (path: readonly PropertyKey[], reason: string) => problems.push(path.length
-      ? `${where}: ${label} field ${fieldPath(path)}: ${reason}`
-      : `${where}: ${label}: ${reason}`);
+    const report = (path: readonly PropertyKey[], reason: string) =>
+      problems.push(path.length ? `${where}: ${label} field ${fieldPath(path)}: ${reason}` : `${where}: ${label}: ${reason}`);
 
     for (const m of missing) report(m.path, `variable ${m.name} is not set`);
     if (client !== null && typeof client === 'object' && !Array.isArray(client)) {
@@ -184,8 +212,7 @@ export async function readClients(file: string, vars: Record<string, string | un
     }
     const unresolved = new Set(missing.map((m) => fieldPath(m.path)));
     const result = schema.safeParse(client, {
-      error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined
-        ? 'is required' : undefined),
+      error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : undefined),
     });
     if (!result.success) {
       for (const issue of result.error.issues) {

@@ -4,7 +4,10 @@ import { z } from 'zod';
 import { databaseTarget, sqliteDirectoryProblem } from '../db/target.js';
 import { ConfigError } from './errors.js';
 
-export interface WeChatAppSettings { appId: string; appSecret: string }
+export interface WeChatAppSettings {
+  appId: string;
+  appSecret: string;
+}
 
 export interface Settings {
   nodeEnv: 'development' | 'production' | 'test';
@@ -42,8 +45,7 @@ export const DEFAULT_DATABASE_URL = 'sqlite:data/idp.sqlite3';
 const MIN_COOKIE_KEY_LENGTH = 32;
 
 // Deployments often template env files, leaving `FOO=` behind: blank means "not set".
-const unset = (value: unknown) =>
-  typeof value === 'string' ? value.trim() || undefined : value;
+const unset = (value: unknown) => (typeof value === 'string' ? value.trim() || undefined : value);
 const optional = <T extends z.ZodType>(schema: T) => z.preprocess(unset, schema.optional());
 
 /** Why `value` is not usable as a base URL (issuer, WeChat origins), or undefined if it is. */
@@ -66,39 +68,47 @@ const baseUrl = z.string().superRefine((value, ctx) => {
 
 // The provider's pages, the login step and WeChat's callback all live at the root of the
 // issuer's host; an issuer with a path would publish endpoints that answer nowhere.
-const issuerUrl = baseUrl.refine((value) => !URL.canParse(value) || new URL(value).pathname === '/',
-  'must not have a path: serve the provider at the root of its own host name (https://id.example.com)');
-
-/** A host name or an IP address to listen on. */
-const listenHost = z.string().refine(
-  (v) => isIP(v) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(v),
-  'must be an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
+const issuerUrl = baseUrl.refine(
+  (value) => !URL.canParse(value) || new URL(value).pathname === '/',
+  'must not have a path: serve the provider at the root of its own host name (https://id.example.com)',
 );
 
+/** A host name or an IP address to listen on. */
+const listenHost = z
+  .string()
+  .refine(
+    (v) => isIP(v) !== 0 || /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(v),
+    'must be an IP address (127.0.0.1, 0.0.0.0, ::) or a host name',
+  );
+
 /** A whole number of seconds within bounds. */
-const seconds = (max: number) => z.string()
-  .regex(/^\d+$/, `must be a whole number of seconds from 0 to ${max}`)
-  .transform(Number)
-  .pipe(z.number().max(max, `must be a whole number of seconds from 0 to ${max}`));
+const seconds = (max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `must be a whole number of seconds from 0 to ${max}`)
+    .transform(Number)
+    .pipe(z.number().max(max, `must be a whole number of seconds from 0 to ${max}`));
 
 /** An on/off setting. */
-const flag = z.string()
+const flag = z
+  .string()
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['1', 'true', '0', 'false'], 'must be 1, true, 0 or false'));
 
 const EnvSchema = z.object({
   NODE_ENV: optional(z.enum(['development', 'production', 'test'])),
-  PORT: optional(z.string()
-    .regex(/^\d+$/, 'must be an integer from 1 to 65535')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'must be an integer from 1 to 65535')
-      .max(65535, 'must be an integer from 1 to 65535'))),
+  PORT: optional(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be an integer from 1 to 65535')
+      .transform(Number)
+      .pipe(z.number().int().min(1, 'must be an integer from 1 to 65535').max(65535, 'must be an integer from 1 to 65535')),
+  ),
   HOST: optional(listenHost),
   ISSUER: optional(issuerUrl),
-  DATABASE_URL: optional(z.string().refine(
-    (v) => /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(v),
-    'must start with sqlite:, postgres:// or postgresql://',
-  )),
+  DATABASE_URL: optional(
+    z.string().refine((v) => /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(v), 'must start with sqlite:, postgres:// or postgresql://'),
+  ),
   DATABASE_WAIT_SECONDS: optional(seconds(600)),
   CLIENTS_FILE: optional(z.string()),
   WECHAT_APP_ID: optional(z.string()),
@@ -107,9 +117,12 @@ const EnvSchema = z.object({
   WECHAT_WEB_APP_SECRET: optional(z.string()),
   WECHAT_OPEN_ORIGIN: optional(baseUrl),
   WECHAT_API_ORIGIN: optional(baseUrl),
-  COOKIE_KEYS: optional(z.string()
-    .transform((v) => v.split(',').map((key) => key.trim()))
-    .refine((keys) => keys.every(Boolean), 'every comma-separated key must be non-empty')),
+  COOKIE_KEYS: optional(
+    z
+      .string()
+      .transform((v) => v.split(',').map((key) => key.trim()))
+      .refine((keys) => keys.every(Boolean), 'every comma-separated key must be non-empty'),
+  ),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   TRUST_PROXY: optional(flag),
   WECHAT_SILENT_LOGIN: optional(flag),
@@ -118,8 +131,11 @@ const EnvSchema = z.object({
 type Env = z.output<typeof EnvSchema>;
 
 /** Both halves of a credential pair or neither; a lone half is a typo, not a choice. */
-function appPair(env: Env, idName: 'WECHAT_APP_ID' | 'WECHAT_WEB_APP_ID',
-  secretName: 'WECHAT_APP_SECRET' | 'WECHAT_WEB_APP_SECRET', problems: string[],
+function appPair(
+  env: Env,
+  idName: 'WECHAT_APP_ID' | 'WECHAT_WEB_APP_ID',
+  secretName: 'WECHAT_APP_SECRET' | 'WECHAT_WEB_APP_SECRET',
+  problems: string[],
 ): WeChatAppSettings | undefined {
   const appId = env[idName];
   const appSecret = env[secretName];
@@ -164,8 +180,9 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
       problems.push(`COOKIE_KEYS: each key must be at least ${MIN_COOKIE_KEY_LENGTH} characters when NODE_ENV=production`);
     }
     if (!vars.WECHAT_APP_ID && !vars.WECHAT_APP_SECRET) {
-      problems.push('WECHAT_APP_ID, WECHAT_APP_SECRET: are required when NODE_ENV=production '
-        + '(the WeChat sandbox is not allowed in production)');
+      problems.push(
+        'WECHAT_APP_ID, WECHAT_APP_SECRET: are required when NODE_ENV=production ' + '(the WeChat sandbox is not allowed in production)',
+      );
     }
   } else if (!cookieKeys) {
     cookieKeys = [randomBytes(32).toString('base64url')];

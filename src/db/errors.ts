@@ -4,12 +4,27 @@
  * itself once the database is back (knex's pool reconnects on the next query).
  */
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
   // PostgreSQL: connection exceptions (class 08), shutdowns and "cannot connect now" (57P0x),
   // too many connections (53300).
-  '08000', '08001', '08003', '08004', '08006', '57P01', '57P02', '57P03', '53300',
+  '08000',
+  '08001',
+  '08003',
+  '08004',
+  '08006',
+  '57P01',
+  '57P02',
+  '57P03',
+  '53300',
   // SQLite: locked for too long, disk I/O trouble, file gone.
-  'SQLITE_BUSY', 'SQLITE_IOERR', 'SQLITE_CANTOPEN',
+  'SQLITE_BUSY',
+  'SQLITE_IOERR',
+  'SQLITE_CANTOPEN',
 ]);
 
 export function isDatabaseUnavailable(error: unknown): boolean {

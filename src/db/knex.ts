@@ -23,7 +23,8 @@ function knexLog(logger: Logger | undefined): Knex.Config['log'] {
   return {
     warn: (message) => logger.warn({ event: 'database', message: text(message) }, 'database warning'),
     error: (message) => logger.error({ event: 'database', message: text(message) }, 'database error'),
-    deprecate: (method, alternative) => logger.warn({ event: 'database', message: `${method} is deprecated, use ${alternative}` }, 'database warning'),
+    deprecate: (method, alternative) =>
+      logger.warn({ event: 'database', message: `${method} is deprecated, use ${alternative}` }, 'database warning'),
     debug: (message) => logger.debug({ event: 'database', message: text(message) }, 'database debug'),
   };
 }

@@ -39,10 +39,15 @@ export function startPostgresStatistics(db: Knex, logger: Logger): { stop(): voi
       if (autovacuum === undefined) {
         const { rows } = await db.raw<{ rows: { setting: string }[] }>(`select setting from pg_settings where name = 'autovacuum'`);
         autovacuum = rows[0]?.setting === 'on';
-        if (!autovacuum) logger.warn({ event: 'autovacuum_off' }, 'autovacuum is off: the provider analyzes and vacuums its own tables; other tables are left to the operator');
+        if (!autovacuum)
+          logger.warn(
+            { event: 'autovacuum_off' },
+            'autovacuum is off: the provider analyzes and vacuums its own tables; other tables are left to the operator',
+          );
       }
       const { rows } = await db.raw<{ rows: TableActivity[] }>(
-        `select relname, n_live_tup, n_dead_tup, n_mod_since_analyze from pg_stat_user_tables where schemaname = current_schema() and relname = any(?)`,
+        `select relname, n_live_tup, n_dead_tup, n_mod_since_analyze from pg_stat_user_tables
+         where schemaname = current_schema() and relname = any(?)`,
         [HOT_TABLES],
       );
       const done: string[] = [];
@@ -58,7 +63,8 @@ export function startPostgresStatistics(db: Knex, logger: Logger): { stop(): voi
       failing = false;
       return done;
     } catch (error) {
-      if (!failing) logger.warn({ event: 'table_statistics_failed', message: (error as Error).message }, 'could not analyze tables; will retry');
+      if (!failing)
+        logger.warn({ event: 'table_statistics_failed', message: (error as Error).message }, 'could not analyze tables; will retry');
       failing = true;
       return [];
     } finally {

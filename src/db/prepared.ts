@@ -43,8 +43,6 @@ export class PreparedQuery<Name extends string> {
   /** Runs the query; the rows it returned, if any. */
   run<Row>(values: Record<Name, unknown>): Promise<Row[]> {
     const bindings = this.bindings(values);
-    return this.reads
-      ? this.executor.read<Row>(this.sql, bindings, this.name)
-      : this.executor.write<Row>(this.sql, bindings, this.name);
+    return this.reads ? this.executor.read<Row>(this.sql, bindings, this.name) : this.executor.write<Row>(this.sql, bindings, this.name);
   }
 }

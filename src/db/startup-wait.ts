@@ -40,8 +40,7 @@ export async function waitForDatabase(db: Knex, databaseUrl: string, waitSeconds
         throw new DatabaseStartError(`DATABASE_URL (${label}) cannot be reached${waited}: ${reason(error)}`);
       }
       if (!announced) {
-        logger.warn({ event: 'database_wait', database: label, reason: reason(error) },
-          `waiting up to ${waitSeconds} s for the database`);
+        logger.warn({ event: 'database_wait', database: label, reason: reason(error) }, `waiting up to ${waitSeconds} s for the database`);
         announced = true;
       }
       await new Promise((resolve) => setTimeout(resolve, RETRY_MS));

@@ -21,12 +21,14 @@ export function demoRouter(options: { issuer: string; logger: Logger }): Router 
   let discovered: Promise<oidc.Configuration> | undefined;
 
   function configuration(): Promise<oidc.Configuration> {
-    discovered ??= oidc.discovery(new URL(options.issuer), DEMO_CLIENT_ID, undefined, oidc.None(), {
-      execute: options.issuer.startsWith('http://') ? [oidc.allowInsecureRequests] : [],
-    }).catch((error: unknown) => {
-      discovered = undefined; // try again on the next visit
-      throw error;
-    });
+    discovered ??= oidc
+      .discovery(new URL(options.issuer), DEMO_CLIENT_ID, undefined, oidc.None(), {
+        execute: options.issuer.startsWith('http://') ? [oidc.allowInsecureRequests] : [],
+      })
+      .catch((error: unknown) => {
+        discovered = undefined; // try again on the next visit
+        throw error;
+      });
     return discovered;
   }
 
@@ -55,10 +57,12 @@ export function demoRouter(options: { issuer: string; logger: Logger }): Router 
     ctx.cookies.set(SESSION, null, { path: '/demo' });
     if (!saved) return ctx.redirect('/demo');
     const config = await configuration();
-    ctx.redirect(oidc.buildEndSessionUrl(config, {
-      id_token_hint: saved.idToken,
-      post_logout_redirect_uri: `${options.issuer}/demo`,
-    }).href);
+    ctx.redirect(
+      oidc.buildEndSessionUrl(config, {
+        id_token_hint: saved.idToken,
+        post_logout_redirect_uri: `${options.issuer}/demo`,
+      }).href,
+    );
   });
 
   router.get('/demo/login', async (ctx) => {
@@ -67,7 +71,11 @@ export function demoRouter(options: { issuer: string; logger: Logger }): Router 
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
     ctx.cookies.set('demo_rp', JSON.stringify({ verifier, state, nonce }), {
-      signed: true, httpOnly: true, sameSite: 'lax', path: '/demo', maxAge: 30 * 60 * 1000,
+      signed: true,
+      httpOnly: true,
+      sameSite: 'lax',
+      path: '/demo',
+      maxAge: 30 * 60 * 1000,
     });
     const url = oidc.buildAuthorizationUrl(config, {
       redirect_uri: redirectUri,
@@ -91,7 +99,9 @@ export function demoRouter(options: { issuer: string; logger: Logger }): Router 
     const config = await configuration();
     try {
       const tokens = await oidc.authorizationCodeGrant(config, new URL(ctx.href), {
-        pkceCodeVerifier: verifier, expectedState: state, expectedNonce: nonce,
+        pkceCodeVerifier: verifier,
+        expectedState: state,
+        expectedNonce: nonce,
       });
       const claims = tokens.claims() ?? {};
       const kept: DemoSession = { claims, idToken: tokens.id_token ?? '' };
@@ -100,7 +110,10 @@ export function demoRouter(options: { issuer: string; logger: Logger }): Router 
       // Post/redirect/get: the callback URL holds a spent code; /demo can be reloaded.
       ctx.redirect('/demo');
     } catch (error) {
-      options.logger.warn({ event: 'demo_callback_failed', name: (error as Error).name, message: (error as Error).message }, 'demo sign-in failed');
+      options.logger.warn(
+        { event: 'demo_callback_failed', name: (error as Error).name, message: (error as Error).message },
+        'demo sign-in failed',
+      );
       ctx.redirect('/demo?error=invalid_callback');
     }
   });

@@ -97,7 +97,9 @@ export function interactionRouter(deps: InteractionDeps): Router {
   /** WeChat's QR page for the website app; the same callback finishes it (the state says which app). */
   async function redirectToQr(ctx: Context, details: Details, webApp: WeChatApp): Promise<void> {
     const state = await states.issue({ uid: details.uid, appId: webApp.appId, scope: 'snsapi_login' });
-    ctx.redirect(qrConnectUrl({ openOrigin: deps.openOrigin, appId: webApp.appId, redirectUri: wechatCallbackFor(deps.issuer, details.uid), state }));
+    ctx.redirect(
+      qrConnectUrl({ openOrigin: deps.openOrigin, appId: webApp.appId, redirectUri: wechatCallbackFor(deps.issuer, details.uid), state }),
+    );
   }
 
   /**

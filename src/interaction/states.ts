@@ -7,7 +7,10 @@ const TABLE = 'wechat_states';
 // Longer than a WeChat code lives (5 minutes), shorter than the interaction (30 minutes).
 const STATE_TTL_MS = 10 * 60 * 1000;
 
-interface Row { app_id: string; scope: string }
+interface Row {
+  app_id: string;
+  scope: string;
+}
 
 export interface StateRecord {
   uid: string;
@@ -28,7 +31,8 @@ export class StateStore {
     this.insert = new PreparedQuery(db, ['state', 'uid', 'app_id', 'scope', 'expires_at'], (row) => db(TABLE).insert(row));
     // Raw SQL: knex drops RETURNING from a delete on SQLite, which supports it since 3.35.
     this.spend = new PreparedQuery(db, ['state', 'uid', 'now'], ({ state, uid, now }) =>
-      db.raw('delete from ?? where state = ? and uid = ? and expires_at > ? returning app_id, scope', [TABLE, state, uid, now]));
+      db.raw('delete from ?? where state = ? and uid = ? and expires_at > ? returning app_id, scope', [TABLE, state, uid, now]),
+    );
   }
 
   /** Issues a state for one interaction, one WeChat app and one scope. */

@@ -10,9 +10,7 @@ import { WeChatError } from '../wechat/errors.js';
 const STALE_TOKEN_ERRCODES = new Set([42001, 40001]);
 
 export type LoginOutcome =
-  | { kind: 'signed_in'; account: Account; registered: boolean }
-  | { kind: 'snapshot' }
-  | { kind: 'blocked'; account: Account };
+  { kind: 'signed_in'; account: Account; registered: boolean } | { kind: 'snapshot' } | { kind: 'blocked'; account: Account };
 
 /** A silent (`snsapi_base`) sign-in: an outcome, or "not known here, ask for the profile". */
 export type SilentOutcome = LoginOutcome | { kind: 'unknown' };
@@ -83,12 +81,18 @@ export class WeChatLogin {
    * A returning person: a fresh nickname and avatar are welcome but never block the login.
    * Returns the unionid when it was just attached to this identity (it was unknown before).
    */
-  private async refreshProfile(app: WeChatApp, token: WeChatOAuthToken, account: Account, storedUnionid: string | undefined): Promise<string | undefined> {
+  private async refreshProfile(
+    app: WeChatApp,
+    token: WeChatOAuthToken,
+    account: Account,
+    storedUnionid: string | undefined,
+  ): Promise<string | undefined> {
     try {
       const info = await this.wechat.userInfo(token.accessToken, token.openid);
       const unionid = info.unionid ?? token.unionid;
       // A new avatar URL (or one never stored): keep the image, beside the sign-in.
-      if (info.headimgurl !== account.avatarUrl || !account.avatarEtag) this.avatars?.refreshInBackground(account.id, info.headimgurl, account.avatarEtag !== undefined);
+      if (info.headimgurl !== account.avatarUrl || !account.avatarEtag)
+        this.avatars?.refreshInBackground(account.id, info.headimgurl, account.avatarEtag !== undefined);
       // Most returning people changed nothing: then nothing is written.
       const unchanged = info.nickname === account.nickname && info.headimgurl === account.avatarUrl && (!unionid || storedUnionid);
       if (unchanged) return undefined;

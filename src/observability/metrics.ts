@@ -6,7 +6,13 @@ import type { WeChatAttempt } from '../wechat/client.js';
 import { statusOf } from './request-log.js';
 
 const SIGNIN_OUTCOMES: readonly SigninOutcome[] = [
-  'registered', 'signed_in', 'refused', 'snapshot', 'blocked', 'state_invalid', 'wechat_error',
+  'registered',
+  'signed_in',
+  'refused',
+  'snapshot',
+  'blocked',
+  'state_invalid',
+  'wechat_error',
 ];
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -16,9 +22,23 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
  * them) and the few fixed paths outside any router: their path is their label.
  */
 const FIXED_ROUTES = new Set([
-  '/auth', '/token', '/token/introspection', '/token/revocation', '/me', '/jwks',
-  '/.well-known/openid-configuration', '/session/end', '/session/end/confirm', '/session/end/success',
-  '/reg', '/request', '/device', '/device/auth', '/backchannel', '/challenge', '/credential',
+  '/auth',
+  '/token',
+  '/token/introspection',
+  '/token/revocation',
+  '/me',
+  '/jwks',
+  '/.well-known/openid-configuration',
+  '/session/end',
+  '/session/end/confirm',
+  '/session/end/success',
+  '/reg',
+  '/request',
+  '/device',
+  '/device/auth',
+  '/backchannel',
+  '/challenge',
+  '/credential',
   '/static/style.css',
 ]);
 
@@ -101,11 +121,14 @@ export class Metrics {
         throw error;
       } finally {
         const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-        this.httpDuration.observe({
-          method: METHODS.has(ctx.method) ? ctx.method : 'other',
-          route: routeLabel(ctx),
-          status: String(status ?? 500),
-        }, seconds);
+        this.httpDuration.observe(
+          {
+            method: METHODS.has(ctx.method) ? ctx.method : 'other',
+            route: routeLabel(ctx),
+            status: String(status ?? 500),
+          },
+          seconds,
+        );
       }
     };
   }

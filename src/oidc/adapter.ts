@@ -34,7 +34,8 @@ class Statements {
     // Spent only if nobody spent it before: of two requests using one code at the same
     // moment, exactly one changes the row (see KnexAdapter.consume).
     this.consume = new PreparedQuery(db, ['model', 'id', 'consumed_at'], ({ model, id, consumed_at }) =>
-      db(MODELS_TABLE).where({ model, id }).whereNull('consumed_at').update({ consumed_at }).returning('id'));
+      db(MODELS_TABLE).where({ model, id }).whereNull('consumed_at').update({ consumed_at }).returning('id'),
+    );
     this.destroy = new PreparedQuery(db, ['model', 'id'], (where) => db(MODELS_TABLE).where(where).del());
     // oidc-provider revokes a grant model by model (tokens and codes). Only that model's rows
     // go: an interaction names the grant it will extend, and one in flight must outlive the

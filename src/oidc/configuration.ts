@@ -19,7 +19,6 @@ export interface ProviderOptions {
   issuer: string;
 }
 
-
 export function providerConfiguration(options: ProviderOptions): Configuration {
   return {
     adapter: knexAdapterFactory(options.db),

@@ -18,8 +18,10 @@ function recentSignins(ctx: Context): [string, string][] {
   try {
     const parsed: unknown = JSON.parse(decodeURIComponent(ctx.cookies.get(RECENT_COOKIE, { signed: false }) ?? '[]'));
     if (!Array.isArray(parsed)) return [];
-    return parsed.filter((pair): pair is [string, string] => Array.isArray(pair) && pair.length === 2
-      && typeof pair[0] === 'string' && typeof pair[1] === 'string');
+    return parsed.filter(
+      (pair): pair is [string, string] =>
+        Array.isArray(pair) && pair.length === 2 && typeof pair[0] === 'string' && typeof pair[1] === 'string',
+    );
   } catch {
     return [];
   }
@@ -30,7 +32,12 @@ export function rememberSigninApp(ctx: Context, uid: string, clientId: string): 
   const recent = recentSignins(ctx).filter(([known]) => known !== uid);
   const value = encodeURIComponent(JSON.stringify([[uid, clientId], ...recent].slice(0, RECENT_KEEP)));
   ctx.cookies.set(RECENT_COOKIE, value, {
-    httpOnly: true, sameSite: 'lax', path: '/', maxAge: RECENT_MAX_AGE_MS, signed: false, overwrite: true,
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    maxAge: RECENT_MAX_AGE_MS,
+    signed: false,
+    overwrite: true,
   });
 }
 

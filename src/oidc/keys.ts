@@ -156,7 +156,10 @@ export async function currentKeySet(db: Knex, now = Date.now()): Promise<KeySet>
     if (!(await db(TABLE).first('kid'))) {
       const jwk = generateSigningKey();
       try {
-        await db(TABLE).insert(keyRow(jwk, 1, now, now)).onConflict('generation').ignore();
+        await db(TABLE)
+          .insert(keyRow(jwk, 1, now, now))
+          .onConflict('generation')
+          .ignore();
       } catch (error) {
         throw withoutKeyMaterial(error);
       }
@@ -165,8 +168,10 @@ export async function currentKeySet(db: Knex, now = Date.now()): Promise<KeySet>
     published = await publishedKeys(db, now);
   }
   if (published.length === 0) {
-    throw new Error('no signing key is published: every key in signing_keys is retired. '
-      + 'Make a new one with `npm run keys -- rotate --publish-for 0`.');
+    throw new Error(
+      'no signing key is published: every key in signing_keys is retired. ' +
+        'Make a new one with `npm run keys -- rotate --publish-for 0`.',
+    );
   }
   const signing = signingKey(published, now);
   const ordered = signing ? [signing, ...published.filter((key) => key !== signing)] : published;
@@ -188,8 +193,13 @@ export async function loadSigningKeys(db: Knex): Promise<JWK[]> {
 // (PostgreSQL), or SQLite refuses the second writer's stale transaction.
 function isRotationConflict(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
-    || code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT';
+  return (
+    code === '23505' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'SQLITE_BUSY' ||
+    code === 'SQLITE_BUSY_SNAPSHOT'
+  );
 }
 
 function checkDuration(name: string, value: number): void {
@@ -217,7 +227,9 @@ async function rotateOnce(db: Knex, publishFor: number, retireAfter: number, now
     } catch (error) {
       throw withoutKeyMaterial(error);
     }
-    const inserted: KeyRow | undefined = await trx(TABLE).first(...COLUMNS).where('kid', jwk.kid as string);
+    const inserted: KeyRow | undefined = await trx(TABLE)
+      .first(...COLUMNS)
+      .where('kid', jwk.kid as string);
     if (!inserted) throw new Error('key rotation failed: the new key was not stored');
     const { generation, signFrom } = toKey(inserted);
     const retireAt = signFrom + retireAfter;
@@ -258,8 +270,11 @@ export async function rotateSigningKey(db: Knex, options: RotateOptions): Promis
     } catch (error) {
       if (!isRotationConflict(error)) throw error;
       if (attempt >= 2) {
-        throw new Error('key rotation failed: other rotations were running at the same time. '
-          + 'Check the keys with `npm run keys -- list` before rotating again.', { cause: error });
+        throw new Error(
+          'key rotation failed: other rotations were running at the same time. ' +
+            'Check the keys with `npm run keys -- list` before rotating again.',
+          { cause: error },
+        );
       }
     }
   }
@@ -267,9 +282,14 @@ export async function rotateSigningKey(db: Knex, options: RotateOptions): Promis
 
 /** Every key with its schedule and status at `now`, newest generation first; no key material. */
 export async function listKeys(db: Knex, now = Date.now()): Promise<KeyInfo[]> {
-  const rows: KeyRow[] = await db(TABLE).select(...COLUMNS).orderBy('generation', 'desc');
+  const rows: KeyRow[] = await db(TABLE)
+    .select(...COLUMNS)
+    .orderBy('generation', 'desc');
   const keys = rows.map(toKey);
-  const signing = signingKey(keys.filter((key) => isPublished(key, now)), now);
+  const signing = signingKey(
+    keys.filter((key) => isPublished(key, now)),
+    now,
+  );
   return keys.map((key) => {
     let status: KeyStatus;
     if (!isPublished(key, now)) status = 'retired';
@@ -284,10 +304,7 @@ export async function listKeys(db: Knex, now = Date.now()): Promise<KeyInfo[]> {
 /** Deletes the keys whose `retire_at` has passed; returns their kids. */
 export async function deleteRetiredKeys(db: Knex, now = Date.now()): Promise<string[]> {
   return db.transaction(async (trx) => {
-    const rows: { kid: string }[] = await trx(TABLE)
-      .select('kid')
-      .whereNotNull('retire_at')
-      .andWhere('retire_at', '<=', now);
+    const rows: { kid: string }[] = await trx(TABLE).select('kid').whereNotNull('retire_at').andWhere('retire_at', '<=', now);
     const kids = rows.map((row) => row.kid);
     if (kids.length > 0) {
       await trx(TABLE).whereIn('kid', kids).andWhere('retire_at', '<=', now).del();

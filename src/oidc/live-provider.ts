@@ -22,7 +22,10 @@ export class LiveProvider {
   #callback: Callback;
   #fingerprint: string;
 
-  constructor(private readonly build: (keys: JWK[]) => Provider, initial: KeySet) {
+  constructor(
+    private readonly build: (keys: JWK[]) => Provider,
+    initial: KeySet,
+  ) {
     this.#provider = build(initial.keys);
     this.#callback = this.#provider.callback();
     this.#fingerprint = initial.fingerprint;
@@ -56,11 +59,17 @@ export class LiveProvider {
   /** Reloads every `everyMs` until stopped; a failed reload (database away) keeps the keys in use. */
   watch(db: Knex, logger: Logger, everyMs = KEY_RELOAD_MS): { stop(): void } {
     const timer = setInterval(() => {
-      this.reload(db).then((changed) => {
-        if (changed) logger.info({ event: 'keys_reloaded', kids: this.#fingerprint.split(',') }, 'signing keys changed');
-      }, (error: unknown) => {
-        logger.warn({ event: 'keys_reload_failed', message: (error as Error).message }, 'could not re-read the signing keys; keeping the current ones');
-      });
+      this.reload(db).then(
+        (changed) => {
+          if (changed) logger.info({ event: 'keys_reloaded', kids: this.#fingerprint.split(',') }, 'signing keys changed');
+        },
+        (error: unknown) => {
+          logger.warn(
+            { event: 'keys_reload_failed', message: (error as Error).message },
+            'could not re-read the signing keys; keeping the current ones',
+          );
+        },
+      );
     }, everyMs);
     timer.unref();
     return { stop: () => clearInterval(timer) };

@@ -29,7 +29,9 @@ export function providerErrors(logger: Logger): Middleware {
       ctx.status = unavailable ? 503 : 500;
       ctx.set('Cache-Control', 'no-store');
       if (unavailable) ctx.set('Retry-After', String(RETRY_AFTER_S));
-      ctx.body = unavailable ? { ...UNAVAILABLE_ANSWER } : { error: 'server_error', error_description: 'the request could not be completed' };
+      ctx.body = unavailable
+        ? { ...UNAVAILABLE_ANSWER }
+        : { error: 'server_error', error_description: 'the request could not be completed' };
     }
   };
 }

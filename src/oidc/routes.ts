@@ -18,7 +18,7 @@ const PREFIXES = Object.values(PROVIDER_ROUTES);
 /** Whether a request path is one of oidc-provider's (discovery included). */
 export function isProviderPath(path: string): boolean {
   if (path.startsWith('/.well-known/')) return true;
-  return PREFIXES.some((route) => path === route || (path.startsWith(route) && path.charCodeAt(route.length) === 47 /* / */));
+  return PREFIXES.some((route) => path === route || (path.startsWith(route) && path.charCodeAt(route.length) === 47) /* / */);
 }
 
 /**
@@ -26,8 +26,14 @@ export function isProviderPath(path: string): boolean {
  * discovery, introspection, revocation), never a browser with a page or a redirect.
  */
 export function isProviderApiPath(path: string): boolean {
-  return path === PROVIDER_ROUTES.token || path === PROVIDER_ROUTES.userinfo || path === PROVIDER_ROUTES.jwks
-    || path === PROVIDER_ROUTES.introspection || path === PROVIDER_ROUTES.revocation || path.startsWith('/.well-known/');
+  return (
+    path === PROVIDER_ROUTES.token ||
+    path === PROVIDER_ROUTES.userinfo ||
+    path === PROVIDER_ROUTES.jwks ||
+    path === PROVIDER_ROUTES.introspection ||
+    path === PROVIDER_ROUTES.revocation ||
+    path.startsWith('/.well-known/')
+  );
 }
 
 /** oidc-provider's endpoints that answer a browser with pages and redirects (the rest answer programs, in JSON). */

@@ -13,11 +13,16 @@ type Destroy = Extract<HeldWrite, { kind: 'destroy' }>;
  */
 export function writeSender(db: Knex, table: string): WriteSender {
   if (isSqlite(db)) {
-    return (writes) => db.transaction(async (trx) => {
-      const { destroys, upserts } = byKind(writes);
-      for (const { model, id } of destroys) await trx(table).where({ model, id }).del();
-      if (upserts.length) await trx(table).insert(upserts.map((u) => u.values)).onConflict(['model', 'id']).merge();
-    });
+    return (writes) =>
+      db.transaction(async (trx) => {
+        const { destroys, upserts } = byKind(writes);
+        for (const { model, id } of destroys) await trx(table).where({ model, id }).del();
+        if (upserts.length)
+          await trx(table)
+            .insert(upserts.map((u) => u.values))
+            .onConflict(['model', 'id'])
+            .merge();
+      });
   }
   const executor = executorFor(db);
   return async (writes) => {
@@ -26,7 +31,7 @@ export function writeSender(db: Knex, table: string): WriteSender {
     const name = `${table}_send_${destroys.length}_${upserts.length}`;
     const bindings = [
       ...destroys.flatMap((d) => [d.model, d.id]),
-      ...upserts.flatMap((u) => VALUE_COLUMNS.map((column) => (u.values)[column])),
+      ...upserts.flatMap((u) => VALUE_COLUMNS.map((column) => u.values[column])),
     ];
     await executor.write(postgresSql(table, destroys.length, upserts.length), bindings, name);
   };
@@ -48,7 +53,9 @@ function postgresSql(table: string, destroys: number, upserts: number): string {
   if (destroys) parts.push(`removed as (delete from ${table} where (model, id) in (${list(destroys, () => `(${param()}, ${param()})`)}))`);
   if (upserts) {
     const row = () => `(${VALUE_COLUMNS.map((column) => param(column === 'expires_at' ? '::bigint' : '::text')).join(', ')})`;
-    const update = VALUE_COLUMNS.filter((c) => c !== 'model' && c !== 'id').map((c) => `${c} = excluded.${c}`).join(', ');
+    const update = VALUE_COLUMNS.filter((c) => c !== 'model' && c !== 'id')
+      .map((c) => `${c} = excluded.${c}`)
+      .join(', ');
     parts.push(`stored as (insert into ${table} (${VALUE_COLUMNS.join(', ')}) values ${list(upserts, row)}
       on conflict (model, id) do update set ${update})`);
   }

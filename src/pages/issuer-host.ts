@@ -20,8 +20,12 @@ export function issuerHostOnly(issuer: string, exempt: readonly string[]): Middl
   return async (ctx, next) => {
     const host = ctx.get('host');
     const name = host ? hostName(host) : undefined;
-    if ((ctx.method === 'GET' || ctx.method === 'HEAD') && name !== undefined
-      && name !== issuerUrl.hostname && !exempt.includes(ctx.path)) {
+    if (
+      (ctx.method === 'GET' || ctx.method === 'HEAD') &&
+      name !== undefined &&
+      name !== issuerUrl.hostname &&
+      !exempt.includes(ctx.path)
+    ) {
       ctx.status = 307;
       ctx.set('Cache-Control', 'no-store');
       // Path and query set one by one: a path like //evil.example must stay a path.

@@ -23,4 +23,3 @@ export function languageSwitchRouter(): Router {
   });
   return router;
 }
-

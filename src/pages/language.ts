@@ -39,7 +39,12 @@ export function negotiateLanguage(ctx: Context): Language {
 export function rememberLanguage(ctx: Context, language: Language): void {
   // Unsigned: it only picks texts, and whatever it holds is checked again on every read.
   ctx.cookies.set(LANGUAGE_COOKIE, language, {
-    httpOnly: true, sameSite: 'lax', path: '/', maxAge: ONE_YEAR_MS, signed: false, overwrite: true,
+    httpOnly: true,
+    sameSite: 'lax',
+    path: '/',
+    maxAge: ONE_YEAR_MS,
+    signed: false,
+    overwrite: true,
   });
 }
 

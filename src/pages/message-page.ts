@@ -24,11 +24,7 @@ function isMessageKey(value: string): value is MessageKey {
  * URL when loading it again is harmless, else through /message/<key> (a WeChat callback must
  * not be replayed just to change language).
  */
-export async function renderMessage(
-  ctx: Context,
-  key: MessageKey,
-  extra: { action?: PageAction; detail?: string } = {},
-): Promise<void> {
+export async function renderMessage(ctx: Context, key: MessageKey, extra: { action?: PageAction; detail?: string } = {}): Promise<void> {
   const message = messages[key];
   const lang = languageOf(ctx);
   const { title, text } = lang === 'en' ? message.en : message.zh;
@@ -40,7 +36,11 @@ export async function renderMessage(
     title,
     text,
     detail: extra.detail,
-    action: extra.action && { href: extra.action.href, label: lang === 'en' ? extra.action.en : extra.action.zh, wechat: extra.action.wechat },
+    action: extra.action && {
+      href: extra.action.href,
+      label: lang === 'en' ? extra.action.en : extra.action.zh,
+      wechat: extra.action.wechat,
+    },
     // `key` lets the stylesheet and tests tell pages apart without reading their texts.
     messageKey: key,
   });

@@ -15,7 +15,10 @@ import type { Middleware } from 'koa';
  * answer ever be opened as a page, no Referer, and HSTS. Writing the dozen others costs
  * about a fifth of a userinfo call's CPU.
  */
-export function securityHeaders(options: { https: boolean; /** Paths that answer programs in JSON (oidc/routes.ts). */ isApiPath: (path: string) => boolean }): Middleware {
+export function securityHeaders(options: {
+  https: boolean;
+  /** Paths that answer programs in JSON (oidc/routes.ts). */ isApiPath: (path: string) => boolean;
+}): Middleware {
   const forPages = helmet({
     contentSecurityPolicy: {
       useDefaults: false,

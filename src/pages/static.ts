@@ -10,10 +10,12 @@ const TYPES: Record<string, string> = { css: 'text/css; charset=utf-8', js: 'tex
  * Only files listed here are reachable: no path from the URL ever touches the filesystem.
  */
 export function staticFiles(names: string[]): Middleware {
-  const files = new Map(names.map((name) => {
-    const ext = name.split('.').pop() ?? '';
-    return [`/static/${name}`, { body: readFileSync(join(staticDir, name)), type: TYPES[ext] ?? 'application/octet-stream' }];
-  }));
+  const files = new Map(
+    names.map((name) => {
+      const ext = name.split('.').pop() ?? '';
+      return [`/static/${name}`, { body: readFileSync(join(staticDir, name)), type: TYPES[ext] ?? 'application/octet-stream' }];
+    }),
+  );
   return async (ctx, next) => {
     const file = ctx.method === 'GET' || ctx.method === 'HEAD' ? files.get(ctx.path) : undefined;
     if (!file) return next();

@@ -13,23 +13,56 @@ export interface PageTexts {
   footer: string;
   home: { title: string; heading: string; lead: string; steps: string[]; tryDemo: string; forDevelopers: string; discovery: string };
   login: {
-    title: string; heading: (app: string) => string; lead: string; wechat: string; qrHint: string; insideWeChat: string;
-    openInWeChat: string; openInWeChatSteps: string[]; cancel: string;
+    title: string;
+    heading: (app: string) => string;
+    lead: string;
+    wechat: string;
+    qrHint: string;
+    insideWeChat: string;
+    openInWeChat: string;
+    openInWeChatSteps: string[];
+    cancel: string;
   };
   consent: {
-    title: string; heading: (app: string) => string; signedInAs: string; receives: string; allow: string; deny: string; note: string;
+    title: string;
+    heading: (app: string) => string;
+    signedInAs: string;
+    receives: string;
+    allow: string;
+    deny: string;
+    note: string;
   };
   logout: { title: string; heading: string; question: (app: string | undefined, host: string) => string; signOut: string; stay: string };
   loggedOut: { title: string; heading: string; text: (app: string | undefined) => string; home: string };
   message: { detail: string };
   demo: {
-    title: string; heading: string; lead: string; signIn: string; signedIn: string; claims: string; signOut: string;
-    failed: string; again: string; errors: Record<string, string>;
+    title: string;
+    heading: string;
+    lead: string;
+    signIn: string;
+    signedIn: string;
+    claims: string;
+    signOut: string;
+    failed: string;
+    again: string;
+    errors: Record<string, string>;
   };
   sandbox: {
-    title: string; appName: string; asksProfile: string; silent: string; silentHint: string; snapshot: string; newUser: string;
-    webAppName: string; qrAsks: string; qrHint: string;
-    createAndAllow: string; existing: string; refuse: string; errorTitle: string; errorHint: string;
+    title: string;
+    appName: string;
+    asksProfile: string;
+    silent: string;
+    silentHint: string;
+    snapshot: string;
+    newUser: string;
+    webAppName: string;
+    qrAsks: string;
+    qrHint: string;
+    createAndAllow: string;
+    existing: string;
+    refuse: string;
+    errorTitle: string;
+    errorHint: string;
   };
 }
 
@@ -122,7 +155,9 @@ const en: PageTexts = {
   home: {
     title: 'Sign in with WeChat',
     heading: 'Sign in to all your apps with WeChat',
-    lead: 'A standard OpenID Connect provider. Apps send people here, people confirm who they are in WeChat, and apps receive an ID token with the openid, nickname and avatar.',
+    lead:
+      'A standard OpenID Connect provider. Apps send people here, people confirm who they are in ' +
+      'WeChat, and apps receive an ID token with the openid, nickname and avatar.',
     steps: ['The app sends you here', 'You allow it in WeChat', 'The app receives an ID token'],
     tryDemo: 'Try the demo app',
     forDevelopers: 'Developers: connect with any OpenID Connect library using the discovery address below.',
@@ -136,7 +171,11 @@ const en: PageTexts = {
     qrHint: 'Then scan the QR code with WeChat on your phone and confirm.',
     insideWeChat: 'Open this page inside WeChat to sign in directly.',
     openInWeChat: 'Please open this sign-in link inside WeChat.',
-    openInWeChatSteps: ['Copy the address of this page', 'Send it to yourself in WeChat (for example to “File Transfer”)', 'Tap the link in WeChat to sign in'],
+    openInWeChatSteps: [
+      'Copy the address of this page',
+      'Send it to yourself in WeChat (for example to “File Transfer”)',
+      'Tap the link in WeChat to sign in',
+    ],
     cancel: 'Cancel',
   },
   consent: {

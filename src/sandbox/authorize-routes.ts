@@ -5,7 +5,13 @@ import { WECHAT_STATE } from '../wechat/authorize-url.js';
 import type { Context } from 'koa';
 import type { SandboxGrants, SandboxScope, SandboxSubject } from './grants.js';
 import {
-  SNAPSHOT_AVATAR_ID, avatarUrlFor, openidFor, randomNickname, randomWeChatId, type SandboxUser, type SandboxUsers,
+  SNAPSHOT_AVATAR_ID,
+  avatarUrlFor,
+  openidFor,
+  randomNickname,
+  randomWeChatId,
+  type SandboxUser,
+  type SandboxUsers,
 } from './users.js';
 
 export interface AuthorizeDeps {
@@ -20,24 +26,37 @@ export interface AuthorizeDeps {
   callbackOrigin?: string;
 }
 
-interface AuthorizeParams { appid: string; redirect_uri: string; response_type: 'code'; scope: SandboxScope; state: string }
+interface AuthorizeParams {
+  appid: string;
+  redirect_uri: string;
+  response_type: 'code';
+  scope: SandboxScope;
+  state: string;
+}
 /** What WeChat's own error page says; `code` is WeChat's number for it where it has one. */
-interface Refusal { code?: number; zh: string; en: string }
+interface Refusal {
+  code?: number;
+  zh: string;
+  en: string;
+}
 type Checked = { ok: true; params: AuthorizeParams } | { ok: false; refusal: Refusal };
 
 // WeChat opens the link only with these five first, in this order (wechat.md, "The authorize URL").
 const ORDER = ['appid', 'redirect_uri', 'response_type', 'scope', 'state'] as const;
 // Appended by several SDKs; WeChat tolerates them after the five.
 const TRAILING = new Set(['forcePopup', 'connect_redirect']);
-const NOT_IN_ORDER: Refusal = { zh: '参数错误', en: "The link's parameters are not in WeChat's order (appid, redirect_uri, response_type, scope, state)." };
+const NOT_IN_ORDER: Refusal = {
+  zh: '参数错误',
+  en: "The link's parameters are not in WeChat's order (appid, redirect_uri, response_type, scope, state).",
+};
 
 /** The raw query string, not a parsed object: a parsed object has already lost the order. */
 function checkOrder(rawQuery: string): Record<string, string> | undefined {
   const entries = [...new URLSearchParams(rawQuery)];
   const keys = entries.map(([key]) => key);
   const trailing = keys.slice(ORDER.length);
-  const inOrder = ORDER.every((key, i) => keys[i] === key)
-    && trailing.every((key) => TRAILING.has(key)) && new Set(trailing).size === trailing.length;
+  const inOrder =
+    ORDER.every((key, i) => keys[i] === key) && trailing.every((key) => TRAILING.has(key)) && new Set(trailing).size === trailing.length;
   return inOrder ? Object.fromEntries(entries) : undefined;
 }
 
@@ -53,12 +72,19 @@ function checkParams(values: Record<string, unknown>, deps: AuthorizeDeps, flow:
   if (!appid) return refuse({ code: 10012, zh: 'appid 不能为空', en: 'appid is missing.' });
   const known = flow === 'official' ? deps.appId : deps.webAppId;
   if (appid !== known) {
-    return refuse({ zh: 'appid 无效', en: known ? `Invalid appid: the sandbox only knows ${known} here.` : 'The sandbox has no website app for QR sign-in.' });
+    return refuse({
+      zh: 'appid 无效',
+      en: known ? `Invalid appid: the sandbox only knows ${known} here.` : 'The sandbox has no website app for QR sign-in.',
+    });
   }
   if (!redirectUri) return refuse({ code: 10011, zh: 'redirect_uri 不能为空', en: 'redirect_uri is missing.' });
   const allowed = deps.callbackOrigin ?? deps.issuer;
   if (!sameHost(redirectUri, allowed)) {
-    return refuse({ code: 10003, zh: 'redirect_uri 域名与后台配置不一致', en: `redirect_uri must be an absolute URL on ${new URL(allowed).host}.` });
+    return refuse({
+      code: 10003,
+      zh: 'redirect_uri 域名与后台配置不一致',
+      en: `redirect_uri must be an absolute URL on ${new URL(allowed).host}.`,
+    });
   }
   if (responseType !== 'code') return refuse({ zh: '参数错误', en: 'response_type must be code.' });
   if (!scope) return refuse({ code: 10010, zh: 'scope 不能为空', en: 'scope is missing.' });
@@ -172,13 +198,17 @@ export function addAuthorizeRoutes(router: Router, deps: AuthorizeDeps): void {
 function avatarSvg(px: number, user: SandboxUser | undefined): string {
   const open = `<svg xmlns="http://www.w3.org/2000/svg" width="${px}" height="${px}" viewBox="0 0 100 100">`;
   if (!user) {
-    return `${open}<rect width="100" height="100" fill="#d9d9d9"/><circle cx="50" cy="38" r="18" fill="#fff"/>`
-      + `<path d="M16 92c4-20 18-30 34-30s30 10 34 30z" fill="#fff"/></svg>`;
+    return (
+      `${open}<rect width="100" height="100" fill="#d9d9d9"/><circle cx="50" cy="38" r="18" fill="#fff"/>` +
+      `<path d="M16 92c4-20 18-30 34-30s30 10 34 30z" fill="#fff"/></svg>`
+    );
   }
-  const hue = (createHash('sha256').update(user.id).digest()[0] ?? 0) * 360 / 256;
-  return `${open}<rect width="100" height="100" rx="12" fill="hsl(${hue.toFixed(0)},55%,55%)"/>`
-    + `<text x="50" y="50" dy=".35em" text-anchor="middle" font-size="50" fill="#fff" `
-    + `font-family="PingFang SC, Microsoft YaHei, sans-serif">${escapeXml(firstGrapheme(user.nickname))}</text></svg>`;
+  const hue = ((createHash('sha256').update(user.id).digest()[0] ?? 0) * 360) / 256;
+  return (
+    `${open}<rect width="100" height="100" rx="12" fill="hsl(${hue.toFixed(0)},55%,55%)"/>` +
+    `<text x="50" y="50" dy=".35em" text-anchor="middle" font-size="50" fill="#fff" ` +
+    `font-family="PingFang SC, Microsoft YaHei, sans-serif">${escapeXml(firstGrapheme(user.nickname))}</text></svg>`
+  );
 }
 
 // One visible character, emoji sequences (👩‍💻, flags) included.

@@ -28,7 +28,10 @@ const RETAIN_AFTER_EXPIRY_MS = 10 * 60_000;
 const SWEEP_EVERY_MS = 60_000;
 const DEFAULT_CAP = 100_000;
 
-interface Entry<T> { value: T; expiresAt: number }
+interface Entry<T> {
+  value: T;
+  expiresAt: number;
+}
 
 /** A Map with expiry that cannot grow without bound, however many sign-ins a demo sees. */
 class ExpiringMap<T> {

@@ -9,13 +9,21 @@ export interface SandboxUser {
   createdAt: number;
 }
 
-interface Row { id: string; nickname: string; unionid: string; created_at: number | string }
+interface Row {
+  id: string;
+  nickname: string;
+  unionid: string;
+  created_at: number | string;
+}
 
 // WeChat accepts long nicknames (32+ characters); a cap only keeps the table and pages sane.
 const MAX_NICKNAME_CHARS = 64;
 
 const toUser = (row: Row): SandboxUser => ({
-  id: row.id, nickname: row.nickname, unionid: row.unionid, createdAt: Number(row.created_at),
+  id: row.id,
+  nickname: row.nickname,
+  unionid: row.unionid,
+  createdAt: Number(row.created_at),
 });
 
 export class SandboxUsers {
@@ -24,7 +32,10 @@ export class SandboxUsers {
   /** Newest first: the person testing usually wants the user they just made. */
   async list(limit = 20): Promise<SandboxUser[]> {
     const rows = await this.db<Row>('sandbox_users')
-      .orderBy([{ column: 'created_at', order: 'desc' }, { column: 'id', order: 'desc' }])
+      .orderBy([
+        { column: 'created_at', order: 'desc' },
+        { column: 'id', order: 'desc' },
+      ])
       .limit(limit);
     return rows.map(toUser);
   }
@@ -37,7 +48,10 @@ export class SandboxUsers {
       createdAt: Date.now(),
     };
     await this.db<Row>('sandbox_users').insert({
-      id: user.id, nickname: user.nickname, unionid: user.unionid, created_at: user.createdAt,
+      id: user.id,
+      nickname: user.nickname,
+      unionid: user.unionid,
+      created_at: user.createdAt,
     });
     return user;
   }

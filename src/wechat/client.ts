@@ -1,15 +1,31 @@
-// Server-to-server client for WeChat's web sign-in API: https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
+// Server-to-server client for WeChat's web sign-in API:
+// https://developers.weixin.qq.com/doc/offiaccount/OA_Web_Apps/Wechat_webpage_authorization.html
 import { get, GetFailed } from '../http/get.js';
 import { WeChatError } from './errors.js';
 
-export interface WeChatApp { appId: string; appSecret: string }
+export interface WeChatApp {
+  appId: string;
+  appSecret: string;
+}
 export interface WeChatOAuthToken {
-  accessToken: string; expiresIn: number; refreshToken: string; openid: string; scope: string;
-  unionid?: string; isSnapshotUser: boolean;
+  accessToken: string;
+  expiresIn: number;
+  refreshToken: string;
+  openid: string;
+  scope: string;
+  unionid?: string;
+  isSnapshotUser: boolean;
 }
 export interface WeChatUserInfo {
-  openid: string; nickname: string; sex: number; province: string; city: string; country: string;
-  headimgurl: string; privilege: string[]; unionid?: string;
+  openid: string;
+  nickname: string;
+  sex: number;
+  province: string;
+  city: string;
+  country: string;
+  headimgurl: string;
+  privilege: string[];
+  unionid?: string;
 }
 export interface WeChatClientOptions {
   apiOrigin: string;
@@ -29,7 +45,11 @@ export interface WeChatClientOptions {
  * connection refused or reset), `http_5xx` for a server error, `invalid_answer` for anything
  * else WeChat should never send (not JSON, an odd HTTP status).
  */
-export interface WeChatAttempt { endpoint: string; seconds: number; errcode: string | undefined }
+export interface WeChatAttempt {
+  endpoint: string;
+  seconds: number;
+  errcode: string | undefined;
+}
 export type WeChatObserver = (attempt: WeChatAttempt) => void;
 
 type Body = Record<string, unknown>;
@@ -65,29 +85,46 @@ export class WeChatClient {
 
   async exchangeCode(app: WeChatApp, code: string): Promise<WeChatOAuthToken> {
     const endpoint = '/sns/oauth2/access_token';
-    const params: Params = [['appid', app.appId], ['secret', app.appSecret], ['code', code],
-      ['grant_type', 'authorization_code']];
+    const params: Params = [
+      ['appid', app.appId],
+      ['secret', app.appSecret],
+      ['code', code],
+      ['grant_type', 'authorization_code'],
+    ];
     return toToken(endpoint, await this.call(endpoint, params, [app.appSecret, code]));
   }
 
   async refreshToken(app: WeChatApp, refreshToken: string): Promise<WeChatOAuthToken> {
     const endpoint = '/sns/oauth2/refresh_token';
     // WeChat documents this call without the secret: never send it where it is not needed.
-    const params: Params = [['appid', app.appId], ['grant_type', 'refresh_token'],
-      ['refresh_token', refreshToken]];
+    const params: Params = [
+      ['appid', app.appId],
+      ['grant_type', 'refresh_token'],
+      ['refresh_token', refreshToken],
+    ];
     return toToken(endpoint, await this.call(endpoint, params, [app.appSecret, refreshToken]));
   }
 
-  async userInfo(accessToken: string, openid: string,
-    lang: 'zh_CN' | 'zh_TW' | 'en' = 'zh_CN'): Promise<WeChatUserInfo> {
+  async userInfo(accessToken: string, openid: string, lang: 'zh_CN' | 'zh_TW' | 'en' = 'zh_CN'): Promise<WeChatUserInfo> {
     const endpoint = '/sns/userinfo';
-    const body = await this.call(endpoint,
-      [['access_token', accessToken], ['openid', openid], ['lang', lang]], [accessToken]);
+    const body = await this.call(
+      endpoint,
+      [
+        ['access_token', accessToken],
+        ['openid', openid],
+        ['lang', lang],
+      ],
+      [accessToken],
+    );
     if (!str(body.openid)) throw WeChatError.unexpected(endpoint, 'answer lacks openid');
     // Since 2021-10 sex/province/city/country come back blank: keep them, with neutral defaults.
     return {
-      openid: str(body.openid), nickname: str(body.nickname), sex: num(body.sex),
-      province: str(body.province), city: str(body.city), country: str(body.country),
+      openid: str(body.openid),
+      nickname: str(body.nickname),
+      sex: num(body.sex),
+      province: str(body.province),
+      city: str(body.city),
+      country: str(body.country),
       headimgurl: str(body.headimgurl),
       privilege: Array.isArray(body.privilege) ? body.privilege.filter((p): p is string => typeof p === 'string') : [],
       unionid: optStr(body.unionid),
@@ -135,7 +172,10 @@ export class WeChatClient {
       // The documented parameter order is kept. WeChat labels its JSON text/plain: parsed here.
       // No redirect is followed, and nothing is resent: our own loop decides, so a single-use
       // code is never sent twice blindly.
-      const answer = await get(new URL(`${this.apiOrigin}${endpoint}?${new URLSearchParams(params).toString()}`), { timeoutMs: this.timeoutMs, maxBytes: MAX_ANSWER_BYTES });
+      const answer = await get(new URL(`${this.apiOrigin}${endpoint}?${new URLSearchParams(params).toString()}`), {
+        timeoutMs: this.timeoutMs,
+        maxBytes: MAX_ANSWER_BYTES,
+      });
       statusCode = answer.status;
       text = answer.body.toString('utf8');
     } catch (error) {

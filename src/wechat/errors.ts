@@ -3,15 +3,7 @@
 // options, which carry the full URL and therefore the AppSecret, the code or a token.
 
 export type WeChatErrorKind =
-  | 'code_invalid'
-  | 'token_expired'
-  | 'refresh_invalid'
-  | 'config'
-  | 'openid_invalid'
-  | 'scope'
-  | 'busy'
-  | 'unavailable'
-  | 'unknown';
+  'code_invalid' | 'token_expired' | 'refresh_invalid' | 'config' | 'openid_invalid' | 'scope' | 'busy' | 'unavailable' | 'unknown';
 
 const KIND_BY_ERRCODE: ReadonlyMap<number, WeChatErrorKind> = new Map<number, WeChatErrorKind>([
   [40029, 'code_invalid'],
@@ -60,12 +52,7 @@ export class WeChatError extends Error {
 
   /** A 200 answer whose body carries a non-zero errcode. */
   static fromErrcode(endpoint: string, errcode: number, errmsg: string): WeChatError {
-    return new WeChatError(
-      kindOfErrcode(errcode),
-      endpoint,
-      `WeChat ${endpoint} failed: errcode ${errcode} (${errmsg})`,
-      errcode,
-    );
+    return new WeChatError(kindOfErrcode(errcode), endpoint, `WeChat ${endpoint} failed: errcode ${errcode} (${errmsg})`, errcode);
   }
 
   /** Network error, timeout, HTTP 5xx or a body that is not JSON. */

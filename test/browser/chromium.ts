@@ -14,14 +14,19 @@ export const CHROMIUM = '/usr/bin/chromium';
  * UPDATE_SCREENSHOTS=1, else into a temporary folder, so that an ordinary run (ports, ids and
  * suggested nicknames differ each time) leaves the committed ones alone.
  */
-export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS === '1'
-  ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
-  : join(tmpdir(), 'wechat-oidc-screenshots/');
+export const SCREENSHOTS =
+  process.env.UPDATE_SCREENSHOTS === '1'
+    ? fileURLToPath(new URL('../../docs/screenshots/', import.meta.url))
+    : join(tmpdir(), 'wechat-oidc-screenshots/');
 const REAL_CLIENTS_FILE = fileURLToPath(new URL('../../config/clients.json', import.meta.url));
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1024, height: 720 }, locale: 'zh-CN' };
 export const WECHAT_PHONE: BrowserContextOptions = {
-  viewport: { width: 390, height: 844 }, userAgent: WECHAT_UA, isMobile: true, hasTouch: true, locale: 'zh-CN',
+  viewport: { width: 390, height: 844 },
+  userAgent: WECHAT_UA,
+  isMobile: true,
+  hasTouch: true,
+  locale: 'zh-CN',
 };
 
 export interface BrowserSuite {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Page } from 'playwright-core';
-import { DESKTOP, WECHAT_PHONE, allowAsNewUser, demoToConsent, fitsWidth, pathOf, screenshot, signInToDemo, useBrowser } from './chromium.js';
+import {
+  DESKTOP,
+  WECHAT_PHONE,
+  allowAsNewUser,
+  demoToConsent,
+  fitsWidth,
+  pathOf,
+  screenshot,
+  signInToDemo,
+  useBrowser,
+} from './chromium.js';
 
 // The pages around a sign-in, in real Chromium: both languages, signing out, and every page a
 // person can land on when something stops the sign-in.
@@ -142,7 +152,9 @@ describe('when a sign-in cannot go on', () => {
 
   it('tells the person plainly when the app is not registered', async () => {
     const page = await t.open();
-    await page.goto(`${t.op.issuer}/auth?client_id=no-such-app&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fapp.example%2Fcb`);
+    await page.goto(
+      `${t.op.issuer}/auth?client_id=no-such-app&response_type=code&scope=openid&redirect_uri=https%3A%2F%2Fapp.example%2Fcb`,
+    );
     expect(await messageOf(page)).toBe('unknown_client');
     expect(await page.locator('h1').textContent()).toBe('未知的应用');
     await screenshot(page, 'error-unknown-client');

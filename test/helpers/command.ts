@@ -5,7 +5,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { projectRoot } from '../../src/paths.js';
 
-export interface CommandRun { code: number; stdout: string; stderr: string }
+export interface CommandRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * An operator command as `npm run <name>` runs it: the compiled script (built by the test
@@ -13,7 +17,10 @@ export interface CommandRun { code: number; stdout: string; stderr: string }
  * default, relative to `cwd`).
  */
 export async function runOperatorCommand(
-  script: string, databaseUrl: string | undefined, args: string[], options: { cwd?: string } = {},
+  script: string,
+  databaseUrl: string | undefined,
+  args: string[],
+  options: { cwd?: string } = {},
 ): Promise<CommandRun> {
   try {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, [join(projectRoot, 'dist', 'src', script), ...args], {

@@ -8,9 +8,7 @@ import knexFactory from 'knex';
  * The PostgreSQL server named by TEST_DATABASE_URL, for the tests that need PostgreSQL itself
  * (a server that goes away, its planner, its statistics); undefined when the run is on SQLite.
  */
-export const POSTGRES = /^postgres(ql)?:\/\//.test(process.env.TEST_DATABASE_URL ?? '')
-  ? process.env.TEST_DATABASE_URL
-  : undefined;
+export const POSTGRES = /^postgres(ql)?:\/\//.test(process.env.TEST_DATABASE_URL ?? '') ? process.env.TEST_DATABASE_URL : undefined;
 
 /**
  * A fresh, empty database for one provider under test. By default an SQLite file in the temp

@@ -7,7 +7,10 @@ import { createLogger } from '../../src/log.js';
 
 const silent = createLogger('silent');
 
-export interface App { url: string; close(): Promise<void> }
+export interface App {
+  url: string;
+  close(): Promise<void>;
+}
 
 /** A Koa app fronted like oidc-provider's: its error answers outermost, then `before`, then `handle`. */
 export async function appWith(handle: (ctx: Koa.Context) => Promise<void>, before: Koa.Middleware[] = []): Promise<App> {
@@ -21,10 +24,10 @@ export async function appWith(handle: (ctx: Koa.Context) => Promise<void>, befor
   });
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => new Promise((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections(); // keep-alive connections of fetch would hold it open
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections(); // keep-alive connections of fetch would hold it open
+      }),
   };
 }
-

@@ -9,7 +9,12 @@ export const migrate = (url: string, ...args: string[]) => runOperatorCommand('m
 export const ALL = (await migrationSource.getMigrations([])).map((m) => migrationSource.getMigrationName(m));
 
 /** The migration names a status listing shows with each status. */
-export const statusRows = (stdout: string) => stdout.trim().split('\n').slice(1, -1).map((line) => line.split(/\s{2,}/));
+export const statusRows = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .slice(1, -1)
+    .map((line) => line.split(/\s{2,}/));
 
 /** The migrations recorded as applied in the database at `url`. */
 export async function appliedIn(url: string): Promise<string[]> {
@@ -20,4 +25,3 @@ export async function appliedIn(url: string): Promise<string[]> {
     await db.destroy();
   }
 }
-

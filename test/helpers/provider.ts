@@ -30,9 +30,7 @@ export async function startProvider(
   const { port } = server.address() as AddressInfo;
   const issuer = `http://127.0.0.1:${port}`;
   // A database given by the caller is shared (several instances) and stays the caller's to drop.
-  const database = options.databaseUrl
-    ? { url: options.databaseUrl, drop: async () => {} }
-    : await testDatabaseUrl();
+  const database = options.databaseUrl ? { url: options.databaseUrl, drop: async () => {} } : await testDatabaseUrl();
   const config = await loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',

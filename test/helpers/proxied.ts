@@ -12,20 +12,26 @@ export interface ProxiedResponse {
  * A request as a reverse proxy forwards it: sent to the instance's own address, with the
  * public host name in `Host` (which fetch cannot set). Redirects are not followed.
  */
-export function proxied(url: string, host: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<ProxiedResponse> {
+export function proxied(
+  url: string,
+  host: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<ProxiedResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: options.method ?? 'GET', headers: { ...options.headers, host } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({
-        status: res.statusCode!,
-        header: (name) => {
-          const value = res.headers[name.toLowerCase()];
-          return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
-        },
-        cookies: res.headers['set-cookie'] ?? [],
-        body: Buffer.concat(chunks).toString(),
-      }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          header: (name) => {
+            const value = res.headers[name.toLowerCase()];
+            return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+          },
+          cookies: res.headers['set-cookie'] ?? [],
+          body: Buffer.concat(chunks).toString(),
+        }),
+      );
     });
     req.on('error', reject);
     req.end();

@@ -6,8 +6,14 @@ export interface RelyingParty {
   clientId: string;
   redirectUri: string;
   /** Starts a sign-in: the URL to send the browser to, and the checks to finish it with. */
-  start(scope?: string, extra?: Record<string, string>): Promise<{ url: string; checks: { pkceCodeVerifier: string; expectedState: string; expectedNonce: string } }>;
-  finish(callbackUrl: string, checks: { pkceCodeVerifier: string; expectedState: string; expectedNonce: string }): ReturnType<typeof oidc.authorizationCodeGrant>;
+  start(
+    scope?: string,
+    extra?: Record<string, string>,
+  ): Promise<{ url: string; checks: { pkceCodeVerifier: string; expectedState: string; expectedNonce: string } }>;
+  finish(
+    callbackUrl: string,
+    checks: { pkceCodeVerifier: string; expectedState: string; expectedNonce: string },
+  ): ReturnType<typeof oidc.authorizationCodeGrant>;
 }
 
 const CLIENTS = {

@@ -6,7 +6,10 @@ import { projectRoot } from '../../src/paths.js';
 export const MAIN = join(projectRoot, 'dist', 'src', 'main.js');
 export const SHIPPED_CLIENTS = join(projectRoot, 'config', 'clients.json');
 
-export interface ServiceRun { code: number | null; output: string }
+export interface ServiceRun {
+  code: number | null;
+  output: string;
+}
 
 /**
  * Starts the service in `cwd`, configured by `env` only (plus PATH and the shipped clients

@@ -32,7 +32,12 @@ export async function startWeChat(browser: Browser, issuer: string, uid: string)
 }
 
 /** WeChat's redirect back with `code`; follows the provider until it leaves for the app. */
-export async function returnFromWeChat(browser: Browser, issuer: string, redirect: WeChatRedirect, code: string | undefined): Promise<Page> {
+export async function returnFromWeChat(
+  browser: Browser,
+  issuer: string,
+  redirect: WeChatRedirect,
+  code: string | undefined,
+): Promise<Page> {
   const url = new URL(redirect.callback);
   if (code !== undefined) url.searchParams.set('code', code);
   url.searchParams.set('state', redirect.state);
@@ -55,13 +60,22 @@ export async function throughConsent(browser: Browser, issuer: string, page: Pag
 export async function throughAccountSwitch(browser: Browser, issuer: string, page: Page): Promise<Page> {
   const action = /<form method="post" action="([^"]+\/session\/end\/confirm)"/.exec(page.body)?.[1];
   if (page.status !== 200 || !action) return page;
-  const fields = Object.fromEntries([...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]));
+  const fields = Object.fromEntries(
+    [...page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)].map((m) => [m[1]!, m[2]!]),
+  );
   const ended = await browser.post(action, fields);
   return browser.follow(ended.location!, issuer);
 }
 
 /** A whole sign-in for a person at WeChat, consenting when asked, ending with the app's tokens. */
-export async function signIn(browser: Browser, issuer: string, rp: RelyingParty, code: string, scope = 'openid profile', extra: Record<string, string> = {}) {
+export async function signIn(
+  browser: Browser,
+  issuer: string,
+  rp: RelyingParty,
+  code: string,
+  scope = 'openid profile',
+  extra: Record<string, string> = {},
+) {
   const { url, checks } = await rp.start(scope, extra);
   const { uid } = await openLoginPage(browser, issuer, url);
   const redirect = await startWeChat(browser, issuer, uid);

@@ -27,16 +27,28 @@ const TEXT = { 'Content-Type': 'text/plain' };
 
 /** WeChat's code exchange for `code`, answered once, as WeChat documents it. `app`: whose
  * credentials the provider must send (the Official Account's unless said otherwise). */
-export function wechatExchange(code: string, user: FakeWeChatUser, extra: Record<string, unknown> = {},
-  app: { appId: string; appSecret: string } = TEST_APP) {
+export function wechatExchange(
+  code: string,
+  user: FakeWeChatUser,
+  extra: Record<string, unknown> = {},
+  app: { appId: string; appSecret: string } = TEST_APP,
+) {
   return nock(WECHAT_API)
     .get('/sns/oauth2/access_token')
     .query({ appid: app.appId, secret: app.appSecret, code, grant_type: 'authorization_code' })
-    .reply(200, JSON.stringify({
-      access_token: `at-${code}`, expires_in: 7200, refresh_token: `rt-${code}`,
-      openid: user.openid, scope: app === TEST_APP ? 'snsapi_userinfo' : 'snsapi_login',
-      ...(user.unionid ? { unionid: user.unionid } : {}), ...extra,
-    }), TEXT);
+    .reply(
+      200,
+      JSON.stringify({
+        access_token: `at-${code}`,
+        expires_in: 7200,
+        refresh_token: `rt-${code}`,
+        openid: user.openid,
+        scope: app === TEST_APP ? 'snsapi_userinfo' : 'snsapi_login',
+        ...(user.unionid ? { unionid: user.unionid } : {}),
+        ...extra,
+      }),
+      TEXT,
+    );
 }
 
 export function wechatError(path: string, errcode: number, errmsg = 'error') {
@@ -47,10 +59,21 @@ export function wechatUserinfo(user: FakeWeChatUser) {
   return nock(WECHAT_API)
     .get('/sns/userinfo')
     .query((q) => q.openid === user.openid)
-    .reply(200, JSON.stringify({
-      openid: user.openid, nickname: user.nickname, sex: 0, province: '', city: '', country: '',
-      headimgurl: user.headimgurl, privilege: [], ...(user.unionid ? { unionid: user.unionid } : {}),
-    }), TEXT);
+    .reply(
+      200,
+      JSON.stringify({
+        openid: user.openid,
+        nickname: user.nickname,
+        sex: 0,
+        province: '',
+        city: '',
+        country: '',
+        headimgurl: user.headimgurl,
+        privilege: [],
+        ...(user.unionid ? { unionid: user.unionid } : {}),
+      }),
+      TEXT,
+    );
 }
 
 /** Everything a first sign-in of `user` with `code` asks WeChat. */

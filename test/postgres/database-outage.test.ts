@@ -47,10 +47,17 @@ const readyz = async () => (await fetch(`${op.issuer}/readyz`)).status;
 
 /** WeChat answers the new person's profile, and the database goes away right then. */
 function userinfoThenOutage(user: FakeWeChatUser) {
-  return nock(WECHAT_API).get('/sns/userinfo').query(true).reply(() => {
-    proxy.cut();
-    return [200, JSON.stringify({ openid: user.openid, unionid: user.unionid, nickname: user.nickname, headimgurl: user.headimgurl, privilege: [] }), { 'Content-Type': 'text/plain' }];
-  });
+  return nock(WECHAT_API)
+    .get('/sns/userinfo')
+    .query(true)
+    .reply(() => {
+      proxy.cut();
+      return [
+        200,
+        JSON.stringify({ openid: user.openid, unionid: user.unionid, nickname: user.nickname, headimgurl: user.headimgurl, privilege: [] }),
+        { 'Content-Type': 'text/plain' },
+      ];
+    });
 }
 
 function expectTryAgainPage(page: Page): void {
@@ -125,7 +132,7 @@ describe('the database going away mid-sign-in', () => {
     expect(claims.openid).toBe(user.openid);
   });
 
-  it('answers the app\'s token and userinfo calls with 503 temporarily_unavailable, and serves them again once it is back', async () => {
+  it("answers the app's token and userinfo calls with 503 temporarily_unavailable, and serves them again once it is back", async () => {
     const user = newWeChatUser();
     wechatNewUser('outage-4', user);
     const { tokens } = await signIn(new Browser(), op.issuer, rp, 'outage-4', 'openid profile offline_access');

@@ -19,7 +19,9 @@ describe('npm run migrate on an empty PostgreSQL database', () => {
   async function tables(): Promise<string[]> {
     const db: Knex = knexFactory({ client: 'pg', connection: database.url });
     try {
-      const { rows } = await db.raw<{ rows: { table_name: string }[] }>('select table_name from information_schema.tables where table_schema = current_schema()');
+      const { rows } = await db.raw<{ rows: { table_name: string }[] }>(
+        'select table_name from information_schema.tables where table_schema = current_schema()',
+      );
       return rows.map((row) => row.table_name);
     } finally {
       await db.destroy();
@@ -33,7 +35,7 @@ describe('npm run migrate on an empty PostgreSQL database', () => {
     expect(await tables()).toEqual([]);
   });
 
-  it('sets it up without --create: an existing database is migrate\'s to fill', async () => {
+  it("sets it up without --create: an existing database is migrate's to fill", async () => {
     const run = await migrate(database.url);
     expect(run.code).toBe(0);
     expect(databaseLine(run.stderr)).toMatch(/^database: PostgreSQL postgres(ql)?:\/\//);

@@ -8,8 +8,15 @@ import { promisify } from 'node:util';
 import { freePort } from '../../bench/target.js';
 import { testDatabaseUrl } from '../helpers/database.js';
 import {
-  buildReleaseOfHead, cleanEnv, exitWithin, requirePostgres, startService, stopEverything,
-  untilHealthy, untilPrinted, type Build,
+  buildReleaseOfHead,
+  cleanEnv,
+  exitWithin,
+  requirePostgres,
+  startService,
+  stopEverything,
+  untilHealthy,
+  untilPrinted,
+  type Build,
 } from './suite.js';
 
 // The release as it is shipped: the committed HEAD (commit before running this; the working
@@ -30,15 +37,24 @@ let productionEnv: Record<string, string>;
 async function discovery(port: number): Promise<{ status: number; issuer?: string }> {
   return new Promise((resolve, reject) => {
     // fetch() does not let a caller set Host; node:http does.
-    const req = request({ host: '127.0.0.1', port, path: '/.well-known/openid-configuration',
-      headers: { host: 'id.example.test', 'x-forwarded-proto': 'https' } }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => { body += chunk.toString(); });
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        resolve(status === 200 ? { status, issuer: (JSON.parse(body) as { issuer?: string }).issuer } : { status });
-      });
-    });
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/.well-known/openid-configuration',
+        headers: { host: 'id.example.test', 'x-forwarded-proto': 'https' },
+      },
+      (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => {
+          body += chunk.toString();
+        });
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          resolve(status === 200 ? { status, issuer: (JSON.parse(body) as { issuer?: string }).issuer } : { status });
+        });
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -52,14 +68,19 @@ describe('the production release', () => {
     console.log(`release build of ${build.commit}: ${build.seconds.toFixed(0)} s`);
     database = await testDatabaseUrl(base);
     const clientsFile = join(dir, 'clients.json');
-    writeFileSync(clientsFile, JSON.stringify([{
-      client_id: 'shop',
-      client_secret: 'release-test-client-secret-0123456789',
-      token_endpoint_auth_method: 'client_secret_basic',
-      redirect_uris: ['https://shop.example.test/auth/callback'],
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-    }]));
+    writeFileSync(
+      clientsFile,
+      JSON.stringify([
+        {
+          client_id: 'shop',
+          client_secret: 'release-test-client-secret-0123456789',
+          token_endpoint_auth_method: 'client_secret_basic',
+          redirect_uris: ['https://shop.example.test/auth/callback'],
+          grant_types: ['authorization_code', 'refresh_token'],
+          response_types: ['code'],
+        },
+      ]),
+    );
     productionEnv = {
       NODE_ENV: 'production',
       HOST: '127.0.0.1',
@@ -79,12 +100,19 @@ describe('the production release', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('npm ci then prune leave production packages only, and the checkout\'s tracked files unchanged', async () => {
+  it("npm ci then prune leave production packages only, and the checkout's tracked files unchanged", async () => {
     const { checkout } = build;
     for (const dev of ['typescript', 'jest', '@swc/core', 'nock', 'playwright-core']) {
       expect({ dev, installed: existsSync(join(checkout, 'node_modules', dev)) }).toEqual({ dev, installed: false });
     }
-    for (const needed of ['dist/src/main.js', 'dist/migrations', 'node_modules/oidc-provider', 'node_modules/better-sqlite3', 'views', 'public']) {
+    for (const needed of [
+      'dist/src/main.js',
+      'dist/migrations',
+      'node_modules/oidc-provider',
+      'node_modules/better-sqlite3',
+      'views',
+      'public',
+    ]) {
       expect({ needed, present: existsSync(join(checkout, needed)) }).toEqual({ needed, present: true });
     }
     const run = promisify(execFile);
@@ -129,7 +157,9 @@ describe('the production release', () => {
     const outcome = await exitWithin(service, STOP_LIMIT_MS);
     if (outcome === 'still running') {
       service.child.kill('SIGKILL');
-      throw new Error(`still running ${STOP_LIMIT_MS / 1000} s after SIGTERM with its stdout closed (killed now); what it printed:\n${service.output()}`);
+      throw new Error(
+        `still running ${STOP_LIMIT_MS / 1000} s after SIGTERM with its stdout closed (killed now); what it printed:\n${service.output()}`,
+      );
     }
     // Any exit will do; 0 is what a clean stop gives.
     console.log(`stopped with its stdout closed: exit ${outcome}`);
@@ -138,14 +168,24 @@ describe('the production release', () => {
   it('runs the operator commands from the release, naming the database they act on', async () => {
     const run = promisify(execFile);
     const databaseName = new URL(database!.url).pathname.slice(1);
-    for (const [script, args] of [['keys-cli.js', ['list']], ['accounts-cli.js', ['list']]] as const) {
+    for (const [script, args] of [
+      ['keys-cli.js', ['list']],
+      ['accounts-cli.js', ['list']],
+    ] as const) {
       const began = performance.now();
       const result = await run(process.execPath, [join('dist', 'src', script), ...args], {
-        cwd: build.checkout, env: cleanEnv({ DATABASE_URL: database!.url }),
-      }).then(({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
-        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: error.stdout + error.stderr }));
+        cwd: build.checkout,
+        env: cleanEnv({ DATABASE_URL: database!.url }),
+      }).then(
+        ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+        (error: { code: number; stdout: string; stderr: string }) => ({ code: error.code, output: error.stdout + error.stderr }),
+      );
       console.log(`${script} ${args.join(' ')}: ${Math.round(performance.now() - began)} ms`);
-      expect({ script, ...result }).toEqual({ script, code: 0, output: expect.stringMatching(new RegExp(`database:.*${databaseName}`, 'i')) });
+      expect({ script, ...result }).toEqual({
+        script,
+        code: 0,
+        output: expect.stringMatching(new RegExp(`database:.*${databaseName}`, 'i')),
+      });
     }
   });
 });

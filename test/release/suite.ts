@@ -9,17 +9,27 @@ import { projectRoot } from '../../src/paths.js';
 export async function requirePostgres(): Promise<string> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base || !/^postgres(ql)?:\/\//.test(base)) {
-    throw new Error('The release test runs the release on PostgreSQL: set TEST_DATABASE_URL=postgres://user@host:port/database '
-      + `(got ${base ? `"${base.replace(/\/\/[^@/]*@/, '//…@')}"` : 'nothing'}), e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run test:release`);
+    throw new Error(
+      'The release test runs the release on PostgreSQL: set TEST_DATABASE_URL=postgres://user@host:port/database ' +
+        `(got ${base ? `"${base.replace(/\/\/[^@/]*@/, '//…@')}"` : 'nothing'}), e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres npm run test:release`,
+    );
   }
   const quiet = () => {};
-  const admin = knexFactory({ client: 'pg', connection: base, pool: { min: 0, max: 1 }, acquireConnectionTimeout: 5000,
-    log: { warn: quiet, error: quiet, debug: quiet, deprecate: quiet } });
+  const admin = knexFactory({
+    client: 'pg',
+    connection: base,
+    pool: { min: 0, max: 1 },
+    acquireConnectionTimeout: 5000,
+    log: { warn: quiet, error: quiet, debug: quiet, deprecate: quiet },
+  });
   try {
     await admin.raw('select 1');
   } catch (error) {
-    throw new Error(`PostgreSQL at TEST_DATABASE_URL (${describeUrl(base)}) is not reachable: ${(error as Error).message}. `
-      + 'Start it (CI starts it in .ci/run) or point TEST_DATABASE_URL at a running server.', { cause: error });
+    throw new Error(
+      `PostgreSQL at TEST_DATABASE_URL (${describeUrl(base)}) is not reachable: ${(error as Error).message}. ` +
+        'Start it (CI starts it in .ci/run) or point TEST_DATABASE_URL at a running server.',
+      { cause: error },
+    );
   } finally {
     await admin.destroy();
   }
@@ -41,7 +51,11 @@ const started = new Map<ChildProcess, boolean>();
 export function stopEverything(): void {
   for (const [child, group] of started) {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      try { process.kill(group ? -child.pid : child.pid, 'SIGKILL'); } catch { /* gone already */ }
+      try {
+        process.kill(group ? -child.pid : child.pid, 'SIGKILL');
+      } catch {
+        /* gone already */
+      }
     }
   }
   started.clear();
@@ -61,7 +75,12 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, ...extra };
 }
 
-export interface Build { checkout: string; commit: string; seconds: number; log: string }
+export interface Build {
+  checkout: string;
+  commit: string;
+  seconds: number;
+  log: string;
+}
 
 /**
  * Clones the repository's committed HEAD (not the working copy: uncommitted changes are not
@@ -76,22 +95,39 @@ export async function buildReleaseOfHead(dir: string, timeoutMs: number): Promis
   const log = join(dir, 'release-build.log');
   const out = openSync(log, 'w');
   const began = performance.now();
-  const child = spawn('bash', ['scripts/release-build.sh'], { cwd: checkout, env: cleanEnv(), stdio: ['ignore', out, out], detached: true });
+  const child = spawn('bash', ['scripts/release-build.sh'], {
+    cwd: checkout,
+    env: cleanEnv(),
+    stdio: ['ignore', out, out],
+    detached: true,
+  });
   closeSync(out);
   started.set(child, true);
   const code = await new Promise<number | string>((resolve) => {
     const timer = setTimeout(() => {
-      try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* ended meanwhile */ }
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        /* ended meanwhile */
+      }
     }, timeoutMs);
-    child.on('exit', (exitCode, signal) => { clearTimeout(timer); resolve(exitCode ?? signal ?? 'unknown'); });
-    child.on('error', (error) => { clearTimeout(timer); resolve(error.message); });
+    child.on('exit', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve(exitCode ?? signal ?? 'unknown');
+    });
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      resolve(error.message);
+    });
   });
   started.delete(child);
   const seconds = (performance.now() - began) / 1000;
   if (code !== 0) {
     const tail = readFileSync(log, 'utf8').split('\n').slice(-40).join('\n');
-    throw new Error(`scripts/release-build.sh (commit ${commit}) ended with ${code} after ${seconds.toFixed(0)} s `
-      + `(limit ${timeoutMs / 1000} s); its last lines:\n${tail}`);
+    throw new Error(
+      `scripts/release-build.sh (commit ${commit}) ended with ${code} after ${seconds.toFixed(0)} s ` +
+        `(limit ${timeoutMs / 1000} s); its last lines:\n${tail}`,
+    );
   }
   return { checkout, commit, seconds, log };
 }
@@ -115,11 +151,18 @@ export function startService(releaseDir: string, port: number, env: Record<strin
   started.set(child, false);
   let output = '';
   // The stream may be destroyed on purpose (see the SIGTERM test): read it while it lasts.
-  child.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   child.stdout.on('error', () => {});
-  child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
   const exited = new Promise<number | string>((resolve) => {
-    child.on('exit', (code, signal) => { started.delete(child); resolve(code ?? signal ?? 'unknown'); });
+    child.on('exit', (code, signal) => {
+      started.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    });
   });
   return { child, port, output: () => output, exited };
 }
@@ -128,14 +171,20 @@ export function startService(releaseDir: string, port: number, env: Record<strin
 export async function untilHealthy(service: Service, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let ended: number | string | undefined;
-  void service.exited.then((code) => { ended = code; });
+  void service.exited.then((code) => {
+    ended = code;
+  });
   for (;;) {
-    if (ended !== undefined) throw new Error(`the service on port ${service.port} ended (${ended}) before it was healthy:\n${service.output()}`);
+    if (ended !== undefined)
+      throw new Error(`the service on port ${service.port} ended (${ended}) before it was healthy:\n${service.output()}`);
     try {
       const res = await fetch(`http://127.0.0.1:${service.port}/healthz`, { signal: AbortSignal.timeout(2000) });
       if (res.status === 200) return;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`the service on port ${service.port} did not answer /healthz within ${timeoutMs / 1000} s:\n${service.output()}`);
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the service on port ${service.port} did not answer /healthz within ${timeoutMs / 1000} s:\n${service.output()}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -144,7 +193,10 @@ export async function untilHealthy(service: Service, timeoutMs: number): Promise
 export function untilPrinted(service: Service, pattern: RegExp, timeoutMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const stdout = service.child.stdout!;
-    const timer = setTimeout(() => { stdout.off('data', check); reject(new Error(`the service did not print ${pattern} within ${timeoutMs / 1000} s:\n${service.output()}`)); }, timeoutMs);
+    const timer = setTimeout(() => {
+      stdout.off('data', check);
+      reject(new Error(`the service did not print ${pattern} within ${timeoutMs / 1000} s:\n${service.output()}`));
+    }, timeoutMs);
     function check() {
       if (!pattern.test(service.output())) return;
       clearTimeout(timer);
@@ -152,7 +204,10 @@ export function untilPrinted(service: Service, pattern: RegExp, timeoutMs: numbe
       resolve();
     }
     stdout.on('data', check);
-    void service.exited.then((code) => { clearTimeout(timer); reject(new Error(`the service ended (${code}) before it printed ${pattern}:\n${service.output()}`)); });
+    void service.exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`the service ended (${code}) before it printed ${pattern}:\n${service.output()}`));
+    });
     check();
   });
 }
@@ -162,6 +217,8 @@ export function exitWithin(service: Service, ms: number): Promise<number | strin
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     service.exited,
-    new Promise<string>((resolve) => { timer = setTimeout(() => resolve('still running'), ms); }),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve('still running'), ms);
+    }),
   ]).finally(() => clearTimeout(timer));
 }
