@@ -169,7 +169,10 @@ export async function createIdentityProvider(config: Config, logger = createLogg
           wechat,
           accounts,
           logger,
-          (unionid) => mergeAccountsSharingUnionid(db, unionid, logger, revokeAccounts),
+          // The browser's own session is left to the sign-in resumed in the same request,
+          // which replaces it: deleted under it, that sign-in could not resume.
+          (unionid, browserSession) =>
+            mergeAccountsSharingUnionid(db, unionid, logger, (trx, ids) => revokeAccounts(trx, ids, { keepSession: browserSession })),
           avatars,
         ),
         accounts,

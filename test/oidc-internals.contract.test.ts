@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { loginStepRedirect, resumeCookies, type LoginStepRedirect } from '../src/oidc/internals.js';
+import { loginStepRedirect, resumeCookies, saveInteractionResult, type LoginStepRedirect } from '../src/oidc/internals.js';
 import { interactionPath } from '../src/oidc/routes.js';
 import { TTL } from '../src/oidc/ttl.js';
 
@@ -72,12 +72,26 @@ beforeAll(async () => {
     const step = loginStepRedirect(ctx);
     if (step) seen.push(step);
   });
-  server.on('request', provider.callback());
+  const callback = provider.callback();
+  // The login step: ends its interaction through the fence or through oidc-provider itself.
+  server.on('request', (req, res) => {
+    const via = new URL(req.url!, issuer).searchParams.get('via');
+    if (!via) return void callback(req, res);
+    void (async () => {
+      const result = JSON.parse(new URL(req.url!, issuer).searchParams.get('result')!);
+      const returnTo =
+        via === 'fence'
+          ? await saveInteractionResult(await provider.interactionDetails(req, res), result)
+          : await provider.interactionResult(req, res, result);
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ returnTo }));
+    })();
+  });
 });
 afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-/** Starts an authorization: the interaction oidc-provider made, as the fence read it. */
-async function startAuthorization(): Promise<{ response: Response; step: LoginStepRedirect | undefined }> {
+/** Starts an authorization: the interaction oidc-provider made, as the fence read it, and the browser's cookies. */
+async function startAuthorization(): Promise<{ response: Response; step: LoginStepRedirect | undefined; cookies: string }> {
   seen.length = 0;
   const query = new URLSearchParams({
     client_id: CLIENT.client_id,
@@ -87,7 +101,21 @@ async function startAuthorization(): Promise<{ response: Response; step: LoginSt
     state: 's',
   });
   const response = await fetch(`${issuer}/auth?${query.toString()}`, { redirect: 'manual' });
-  return { response, step: seen[0] };
+  const cookies = response.headers
+    .getSetCookie()
+    .map((cookie) => cookie.split(';')[0])
+    .join('; ');
+  return { response, step: seen[0], cookies };
+}
+
+/** Ends a new interaction with `result`, `via` the fence or oidc-provider: where the browser goes, what was stored. */
+async function endInteraction(via: 'fence' | 'provider', result: object): Promise<{ returnTo: string; stored: unknown }> {
+  const { step, cookies } = await startAuthorization();
+  const query = new URLSearchParams({ via, result: JSON.stringify(result) });
+  const response = await fetch(`${issuer}${interactionPath(step!.uid)}/end?${query.toString()}`, { headers: { cookie: cookies } });
+  const { returnTo } = (await response.json()) as { returnTo: string };
+  const stored = (await provider.Interaction.find(step!.uid))!;
+  return { returnTo: returnTo.replace(step!.uid, '<uid>'), stored: { result: stored.result, lifetime: stored.exp - stored.iat } };
 }
 
 describe('oidc-provider, as src/oidc/internals.ts relies on it', () => {
@@ -122,6 +150,15 @@ describe('oidc-provider, as src/oidc/internals.ts relies on it', () => {
     // Past the login step: on to consent, a new interaction of the same authorization.
     expect(resumed.status).toBe(303);
     expect(resumed.headers.get('location')).toMatch(/^\/interaction\//);
+  });
+
+  it('stores an interaction result through saveInteractionResult as interactionResult does', async () => {
+    for (const result of [{ login: { accountId: 'contract-account' } }, { error: 'access_denied', error_description: 'no' }]) {
+      const fence = await endInteraction('fence', result);
+      const upstream = await endInteraction('provider', result);
+      expect(fence.returnTo).toBe(`${issuer}/auth/<uid>`);
+      expect({ returnTo: fence.returnTo, stored: fence.stored }).toEqual({ returnTo: upstream.returnTo, stored: upstream.stored });
+    }
   });
 
   it('answers invalid_grant when the adapter refuses to spend a code (a second use at the same moment)', async () => {

@@ -25,8 +25,7 @@ async function throughQr(browser: Browser, issuer: string, rp: RelyingParty, cod
   return { after, checks };
 }
 
-async function qrSignIn(issuer: string, rp: RelyingParty, code: string) {
-  const browser = new Browser();
+async function qrSignIn(issuer: string, rp: RelyingParty, code: string, browser = new Browser()) {
   const { after, checks } = await throughQr(browser, issuer, rp, code);
   const page = await throughConsent(browser, issuer, after);
   expect(page.location?.startsWith(rp.redirectUri)).toBe(true);
@@ -138,6 +137,33 @@ describe('with a website app: QR sign-in outside WeChat', () => {
     wechatExchange('merge-qr-2', onDesktop, {}, WEB_APP);
     wechatUserinfo(onDesktop);
     expect((await qrSignIn(t.op.issuer, t.rp, 'merge-qr-2')).sub).toBe(older.claims.sub);
+  });
+
+  it('merges in the browser signed in as the account merged away: the sign-in ends on the kept account, in a new session', async () => {
+    const unionid = `uSame${Date.now()}`;
+    const inWeChat = newWeChatUser({ unionid: undefined });
+    wechatNewUser('same-oa-1', inWeChat);
+    const older = await signIn(new Browser(), t.op.issuer, t.rp, 'same-oa-1');
+    // This browser is signed in as B, the account about to be merged away.
+    const browser = new Browser();
+    wechatQrUser('same-qr-1', newWeChatUser({ unionid }));
+    const newer = await qrSignIn(t.op.issuer, t.rp, 'same-qr-1', browser);
+    expect(newer.sub).not.toBe(older.claims.sub);
+
+    // In the same browser, A signs in and WeChat now gives A the unionid: B's sessions go
+    // with B, and the sign-in resumed in that request must not use the one it came with.
+    wechatExchange('same-oa-2', inWeChat);
+    wechatUserinfo({ ...inWeChat, unionid });
+    const merged = await signIn(browser, t.op.issuer, t.rp, 'same-oa-2', 'openid profile', { prompt: 'login' });
+    expect(merged.claims.sub).toBe(older.claims.sub);
+    const models = await t.op.idp.db('oidc_models').where({ account_id: newer.sub }).count({ n: '*' });
+    expect(Number(models[0]!.n)).toBe(0);
+
+    // The browser's session is now A's: a new authorization signs it in without WeChat.
+    const { url, checks } = await t.rp.start();
+    const page = await throughConsent(browser, t.op.issuer, await browser.follow(url, t.op.issuer));
+    expect(page.location?.startsWith(t.rp.redirectUri)).toBe(true);
+    expect((await t.rp.finish(page.location!, checks)).claims()!.sub).toBe(older.claims.sub);
   });
 
   it('sends WeChat Work to the QR sign-in, never to an Official Account link', async () => {

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import { executorFor, isSqlite } from '../db/executor.js';
+import { PreparedQuery } from '../db/prepared.js';
+import { SqliteExecutor } from '../db/sqlite-executor.js';
 
 /** What a registration stores: the new identity, and the account unless its unionid has one. */
 export interface NewIdentity {
@@ -16,7 +18,7 @@ export interface NewIdentity {
  * A first sign-in's writes, all or nothing: find the account that already holds the
  * unionid, else create one; add the identity; read the account back.
  *
- * - SQLite: a transaction, where a statement costs no round trip.
+ * - SQLite: a transaction of prepared statements, where a statement costs no round trip.
  * - PostgreSQL: one statement (data-modifying WITH), atomic by itself: one round trip where a
  *   transaction takes six, and half the sign-ins of a growing service are first ones.
  *
@@ -35,8 +37,8 @@ export function registrationsAreSerialized(db: Knex): boolean {
 }
 
 export function registrationFor(db: Knex): Register {
-  if (isSqlite(db)) return sqliteRegistration(db);
   const executor = executorFor(db);
+  if (executor instanceof SqliteExecutor) return sqliteRegistration(db, executor);
   return async <Row>(identity: NewIdentity) => {
     const [row] = await executor.write<Row>(
       POSTGRES_REGISTER,
@@ -66,32 +68,28 @@ select accounts.* from accounts where accounts.id = (select account_id from sibl
 union all
 select * from created`;
 
-function sqliteRegistration(db: Knex): Register {
-  return <Row>(identity: NewIdentity) =>
-    db.transaction(async (trx) => {
-      const { now, unionid } = identity;
-      const sibling: { account_id: string } | undefined = unionid
-        ? await trx('wechat_identities').first('account_id').where({ unionid }).orderBy('id')
-        : undefined;
-      const accountId = sibling?.account_id ?? identity.accountId;
-      if (!sibling) {
-        await trx('accounts').insert({
-          id: accountId,
-          nickname: identity.nickname,
-          avatar_url: identity.avatarUrl,
-          disabled: false,
-          created_at: now,
-          updated_at: now,
-        });
+function sqliteRegistration(db: Knex, executor: SqliteExecutor): Register {
+  const sibling = new PreparedQuery(db, ['unionid'], ({ unionid }) =>
+    db('wechat_identities').first('account_id').where({ unionid }).orderBy('id'),
+  );
+  const account = new PreparedQuery(db, ['id', 'nickname', 'avatar_url', 'disabled', 'created_at', 'updated_at'], (row) =>
+    db('accounts').insert(row),
+  );
+  const identity = new PreparedQuery(db, ['account_id', 'app_id', 'openid', 'unionid', 'created_at', 'updated_at'], (row) =>
+    db('wechat_identities').insert(row),
+  );
+  const accountById = new PreparedQuery(db, ['id'], ({ id }) => db('accounts').first().where({ id }));
+  return <Row>(found: NewIdentity) =>
+    executor.transaction((run) => {
+      const { now, unionid } = found;
+      const [owner] = unionid ? run<{ account_id: string }>(sibling.sql, sibling.bindings({ unionid })) : [];
+      const accountId = owner?.account_id ?? found.accountId;
+      if (!owner) {
+        const row = { id: accountId, nickname: found.nickname, avatar_url: found.avatarUrl, disabled: 0, created_at: now, updated_at: now };
+        run(account.sql, account.bindings(row));
       }
-      await trx('wechat_identities').insert({
-        account_id: accountId,
-        app_id: identity.appId,
-        openid: identity.openid,
-        unionid,
-        created_at: now,
-        updated_at: now,
-      });
-      return (await trx('accounts').first().where({ id: accountId })) as Row;
+      const row = { account_id: accountId, app_id: found.appId, openid: found.openid, unionid, created_at: now, updated_at: now };
+      run(identity.sql, identity.bindings(row));
+      return run<Row>(accountById.sql, accountById.bindings({ id: accountId }))[0]!;
     });
 }

@@ -8,7 +8,12 @@ interface SqliteStatement {
 /** The part of a better-sqlite3 connection used here. */
 interface SqliteConnection {
   prepare(sql: string): SqliteStatement;
+  exec(sql: string): unknown;
+  readonly inTransaction: boolean;
 }
+
+/** Runs one statement of a transaction; the rows it returned, if any. */
+export type RunStatement = <Row>(sql: string, bindings: unknown[]) => Row[];
 
 const STATEMENT_CACHE_SIZE = 200;
 
@@ -32,14 +37,41 @@ export class SqliteExecutor implements StatementExecutor {
     return this.run<Row>(sql, bindings);
   }
 
-  private async run<Row>(sql: string, bindings: unknown[]): Promise<Row[]> {
+  /**
+   * Runs `steps` (statements that belong together, like a registration) in one transaction:
+   * all of them or none. The steps run synchronously on the one connection, so nothing else
+   * can come in between, and the statements stay prepared, where a knex transaction would
+   * build and prepare each anew.
+   */
+  async transaction<Result>(steps: (run: RunStatement) => Result): Promise<Result> {
     const connection = (await this.pool.acquireConnection()) as SqliteConnection;
     try {
-      const statement = this.statement(connection, sql);
-      return (statement.reader ? statement.all(bindings) : (statement.run(bindings), [])) as Row[];
+      connection.exec('BEGIN IMMEDIATE');
+      try {
+        const result = steps((sql, bindings) => this.execute(connection, sql, bindings));
+        connection.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (connection.inTransaction) connection.exec('ROLLBACK');
+        throw error;
+      }
     } finally {
       await this.pool.releaseConnection(connection);
     }
+  }
+
+  private async run<Row>(sql: string, bindings: unknown[]): Promise<Row[]> {
+    const connection = (await this.pool.acquireConnection()) as SqliteConnection;
+    try {
+      return this.execute<Row>(connection, sql, bindings);
+    } finally {
+      await this.pool.releaseConnection(connection);
+    }
+  }
+
+  private execute<Row>(connection: SqliteConnection, sql: string, bindings: unknown[]): Row[] {
+    const statement = this.statement(connection, sql);
+    return (statement.reader ? statement.all(bindings) : (statement.run(bindings), [])) as Row[];
   }
 
   private statement(connection: SqliteConnection, sql: string): SqliteStatement {

@@ -14,6 +14,7 @@ import { renderExpired, rememberSigninApp } from '../oidc/expired-page.js';
 import { consentItems } from './consent-items.js';
 import type { StateStore } from './states.js';
 import { interactionPath } from '../oidc/routes.js';
+import { saveInteractionResult } from '../oidc/internals.js';
 import type { WeChatLogin } from './wechat-login.js';
 import { handleWeChatFailure } from './wechat-failure.js';
 import { resumeHere, type ProviderHandler } from './resume-here.js';
@@ -76,17 +77,17 @@ export function interactionRouter(deps: InteractionDeps): Router {
   }
 
   /**
-   * Ends this request's interaction with `result` (kept with what an earlier interaction of
-   * the same authorization settled, such as its login when consent follows); where the
-   * browser goes next.
+   * Ends the interaction this request loaded with `result` (kept with what an earlier
+   * interaction of the same authorization settled, such as its login when consent follows);
+   * where the browser goes next. See internals.ts.
    */
-  function endInteraction(ctx: Context, result: InteractionResults): Promise<string> {
-    return provider().interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: true });
+  function endInteraction(details: Details, result: InteractionResults): Promise<string> {
+    return saveInteractionResult(details, result);
   }
 
   /** Ends the interaction and resumes the authorization in this same request (resume-here.ts). */
   async function finish(ctx: Context, details: Details, result: InteractionResults): Promise<void> {
-    const returnTo = await endInteraction(ctx, result);
+    const returnTo = await endInteraction(details, result);
     await resumeHere(ctx, provider(), deps.resume, details.uid, returnTo);
   }
 
@@ -190,7 +191,8 @@ export function interactionRouter(deps: InteractionDeps): Router {
     try {
       // The state was issued for one app: its code is exchanged with that app's credentials.
       const app = deps.webApp && spent.appId === deps.webApp.appId ? deps.webApp : deps.wechatApp;
-      const outcome = spent.scope === 'snsapi_base' ? await login.completeSilent(app, code) : await login.complete(app, code);
+      const outcome =
+        spent.scope === 'snsapi_base' ? await login.completeSilent(app, code) : await login.complete(app, code, details.session?.uid);
       if (outcome.kind === 'unknown') {
         // Not known under this app: ask WeChat for the profile (one more redirect, with WeChat's prompt).
         logger.info({ event: 'signin_silent_unknown', uid }, 'silent sign-in found nobody; asking for the profile');
@@ -206,7 +208,7 @@ export function interactionRouter(deps: InteractionDeps): Router {
         counted('blocked');
         // The interaction ends here with access_denied; the page says why, and its button
         // takes the person on to the app, which receives the error.
-        const back = await endInteraction(ctx, { error: 'access_denied', error_description: 'This account is blocked' });
+        const back = await endInteraction(details, { error: 'access_denied', error_description: 'This account is blocked' });
         return renderMessage(ctx, 'account_blocked', { action: { href: back, zh: '返回应用', en: 'Back to the app' } });
       }
       const result = outcome.registered ? 'registered' : 'signed_in';

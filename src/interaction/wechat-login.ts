@@ -25,12 +25,16 @@ export class WeChatLogin {
     private readonly wechat: WeChatClient,
     private readonly accounts: AccountStore,
     private readonly logger: Logger,
-    /** Merges the accounts sharing a unionid into the oldest; that account's id (accounts/merge.ts). */
-    private readonly mergeSharing: (unionid: string) => Promise<string | undefined>,
+    /**
+     * Merges the accounts sharing a unionid into the oldest; that account's id (accounts/merge.ts).
+     * `browserSession`: the uid of the session this sign-in will replace, left for it to replace.
+     */
+    private readonly mergeSharing: (unionid: string, browserSession?: string) => Promise<string | undefined>,
     private readonly avatars?: AvatarStore,
   ) {}
 
-  async complete(app: WeChatApp, code: string): Promise<LoginOutcome> {
+  /** `browserSession`: the uid of the browser's session, which the sign-in replaces once it is done. */
+  async complete(app: WeChatApp, code: string, browserSession?: string): Promise<LoginOutcome> {
     const token = await this.wechat.exchangeCode(app, code);
     // Snapshot users carry virtual ids: never register or match them.
     if (token.isSnapshotUser) return { kind: 'snapshot' };
@@ -40,7 +44,7 @@ export class WeChatLogin {
       const known = found.account;
       if (known.disabled) return { kind: 'blocked', account: known };
       const newUnionid = await this.refreshProfile(app, token, known, found.identityUnionid);
-      const account = newUnionid ? await this.mergedAccount(newUnionid, known) : known;
+      const account = newUnionid ? await this.mergedAccount(newUnionid, known, browserSession) : known;
       if (account.disabled) return { kind: 'blocked', account };
       return { kind: 'signed_in', account, registered: false };
     }
@@ -51,7 +55,7 @@ export class WeChatLogin {
     // Two first sign-ins through different apps at once may each have made an account
     // (not where registrations are serialized: the second found the first one's account).
     const mayHaveTwin = profile.unionid && !this.accounts.registrationsAreSerialized;
-    const account = mayHaveTwin ? await this.mergedAccount(profile.unionid!, registered) : registered;
+    const account = mayHaveTwin ? await this.mergedAccount(profile.unionid!, registered, browserSession) : registered;
     if (account.disabled) return { kind: 'blocked', account };
     return { kind: 'signed_in', account, registered: true };
   }
@@ -71,8 +75,8 @@ export class WeChatLogin {
   }
 
   /** The account that owns `unionid` once any duplicates are merged into the oldest. */
-  private async mergedAccount(unionid: string, account: Account): Promise<Account> {
-    const owner = await this.mergeSharing(unionid);
+  private async mergedAccount(unionid: string, account: Account, browserSession: string | undefined): Promise<Account> {
+    const owner = await this.mergeSharing(unionid, browserSession);
     if (!owner || owner === account.id) return account;
     return (await this.accounts.findById(owner)) ?? account;
   }

@@ -1,7 +1,7 @@
 import Keygrip from 'keygrip';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { InteractionResults, KoaContextWithOIDC } from 'oidc-provider';
 import { interactionPath } from './routes.js';
 
 /**
@@ -53,4 +53,21 @@ export function resumeCookies(provider: Provider, uid: string): string[] {
   }
   const cookie = `${provider.cookieName('resume')}=${uid}`;
   return [cookie, `${provider.cookieName('resume')}.sig=${signer.sign(cookie)}`];
+}
+
+/** An interaction as `provider.interactionDetails()` loads it. */
+export type LoadedInteraction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/**
+ * What `provider.interactionResult(req, res, result)` does (UPSTREAM/lib/provider.js,
+ * `interactionResult`), on the interaction this request already loaded: interactionResult
+ * would read it and its session again, two statements in the middle of every sign-in. The
+ * result is merged with the last submission (a login kept when consent follows) unless it is
+ * an error, stored for the rest of the interaction's lifetime, and the browser goes on to
+ * `returnTo`.
+ */
+export async function saveInteractionResult(interaction: LoadedInteraction, result: InteractionResults): Promise<string> {
+  interaction.result = 'error' in result ? result : { ...interaction.lastSubmission, ...result };
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  return interaction.returnTo;
 }

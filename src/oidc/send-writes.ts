@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
-import { executorFor, isSqlite } from '../db/executor.js';
+import { executorFor } from '../db/executor.js';
+import { PreparedQuery } from '../db/prepared.js';
+import { SqliteExecutor } from '../db/sqlite-executor.js';
 import type { HeldWrite, WriteSender } from './held-writes.js';
 
 export const VALUE_COLUMNS = ['model', 'id', 'payload', 'grant_id', 'uid', 'user_code', 'account_id', 'session_uid', 'expires_at'] as const;
@@ -12,19 +14,19 @@ type Destroy = Extract<HeldWrite, { kind: 'destroy' }>;
  * statement there costs no round trip), on PostgreSQL in one statement.
  */
 export function writeSender(db: Knex, table: string): WriteSender {
-  if (isSqlite(db)) {
-    return (writes) =>
-      db.transaction(async (trx) => {
-        const { destroys, upserts } = byKind(writes);
-        for (const { model, id } of destroys) await trx(table).where({ model, id }).del();
-        if (upserts.length)
-          await trx(table)
-            .insert(upserts.map((u) => u.values))
-            .onConflict(['model', 'id'])
-            .merge();
-      });
-  }
   const executor = executorFor(db);
+  if (executor instanceof SqliteExecutor) {
+    const destroy = new PreparedQuery(db, ['model', 'id'], (where) => db(table).where(where).del());
+    const upsert = new PreparedQuery(db, VALUE_COLUMNS, (row) => db(table).insert(row).onConflict(['model', 'id']).merge());
+    return async (writes) => {
+      await executor.transaction((run) => {
+        for (const write of writes) {
+          if (write.kind === 'destroy') run(destroy.sql, destroy.bindings(write));
+          else run(upsert.sql, upsert.bindings(write.values));
+        }
+      });
+    };
+  }
   return async (writes) => {
     const { destroys, upserts } = byKind(writes);
     // Each shape (so many destroys, so many upserts) is a named statement, prepared once per connection.

@@ -20,9 +20,13 @@ export async function deleteExpiredModels(db: Knex, batchSize = 1000): Promise<n
 /**
  * Deletes every provider row that belongs to these accounts: their sessions (they are signed
  * out everywhere), grants, authorization codes, access and refresh tokens. Returns how many
- * went. Run inside the caller's transaction, with the change that calls for it (a block, a merge).
+ * went. Run inside the caller's transaction, with the change that calls for it (a block, a
+ * merge). `keepSession`: the uid of one session to leave, the one a sign-in in progress is
+ * about to replace.
  */
-export async function revokeAccounts(db: Knex, accountIds: string[]): Promise<number> {
+export async function revokeAccounts(db: Knex, accountIds: string[], options: { keepSession?: string } = {}): Promise<number> {
   if (accountIds.length === 0) return 0;
-  return db(MODELS_TABLE).whereIn('account_id', accountIds).del();
+  const rows = db(MODELS_TABLE).whereIn('account_id', accountIds);
+  if (options.keepSession) rows.whereNot((kept) => void kept.where({ model: 'Session', uid: options.keepSession }));
+  return rows.del();
 }
