@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Middleware } from 'koa';
+import { currentRequestContext, runInRequestContext } from '../request-context.js';
 
 /** The columns of one stored provider row. */
 export interface ModelValues {
@@ -80,14 +80,12 @@ export class HeldWrites {
   }
 }
 
-const scopes = new AsyncLocalStorage<{ writes?: HeldWrites; open: boolean }>();
-
 /** The held writes of the request being handled, made on first use; undefined outside a request. */
 export function heldWrites(create: () => HeldWrites): HeldWrites | undefined {
-  const scope = scopes.getStore();
+  const scope = currentRequestContext()?.writeScope;
   if (!scope?.open) return undefined;
   scope.writes ??= create();
-  return scope.writes;
+  return scope.writes as HeldWrites;
 }
 
 /**
@@ -98,8 +96,9 @@ export function heldWrites(create: () => HeldWrites): HeldWrites | undefined {
  * scope: the resumed part reads what the first part wrote, and sends it all before it answers.
  */
 export const heldWritesScope: Middleware = async (ctx, next) => {
-  const open = scopes.getStore();
-  const scope = open?.open ? open : { open: true };
+  const context = currentRequestContext();
+  const joined = context?.writeScope?.open ? context.writeScope : undefined;
+  const scope = joined ?? { open: true };
   const run = async () => {
     try {
       await next();
@@ -116,7 +115,16 @@ export const heldWritesScope: Middleware = async (ctx, next) => {
       throw error;
     }
   };
-  await (scope === open ? run() : scopes.run(scope, run));
-  // Anything the request still runs after its answer writes at once.
-  if (scope !== open) scope.open = false;
+  if (joined) return run();
+  try {
+    if (context) {
+      context.writeScope = scope;
+      await run();
+    } else {
+      await runInRequestContext({ writeScope: scope }, run);
+    }
+  } finally {
+    // Anything the request still runs after its answer writes at once.
+    scope.open = false;
+  }
 };
