@@ -154,7 +154,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     installViews(koa, pages);
     koa.use(rememberLanguageChoice);
     koa.use(staticFiles(['style.css', 'favicon.svg']));
-    koa.use(homeRouter({ demo: !settings.production, issuer: settings.issuer }).routes());
+    koa.use(homeRouter({ demo: settings.demo, issuer: settings.issuer }).routes());
     koa.use(languageSwitchRouter().routes());
     koa.use(avatarRouter(avatars).routes());
     koa.use(messageRouter().routes());
@@ -189,7 +189,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       const { sandboxRouter } = await import('./sandbox/routes.js');
       koa.use(sandboxRouter({ db, issuer: settings.issuer, appId: wechatApp.appId, appSecret: wechatApp.appSecret, webApp }).routes());
     }
-    if (!settings.production) {
+    if (settings.demo) {
       const { demoRouter } = await import('./demo/routes.js');
       koa.use(demoRouter({ issuer: settings.issuer, logger }).routes());
     }

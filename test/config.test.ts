@@ -65,6 +65,18 @@ describe('settings from the environment', () => {
     expect(Buffer.from(s.cookieKeys[0]!, 'base64url')).toHaveLength(32);
   });
 
+  it('never runs the sandbox or the demo app on an https issuer, whatever NODE_ENV says', async () => {
+    // NODE_ENV unset (development) on a real address: without WeChat credentials it would
+    // have let anyone sign in as any sandbox user.
+    const error = await configError(() => readSettings({ ISSUER: 'https://id.example.com' }));
+    expect(error.problems).toEqual([expect.stringMatching(/^WECHAT_APP_ID, WECHAT_APP_SECRET: are required when ISSUER is https/)]);
+    expect(readSettings({ ISSUER: 'https://id.example.com', WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's1' })).toMatchObject({
+      sandbox: false,
+      demo: false,
+    });
+    expect(readSettings({})).toMatchObject({ sandbox: true, demo: true });
+  });
+
   it('talks to the real WeChat once its credentials are set', () => {
     const s = readSettings({ WECHAT_APP_ID: 'wx1', WECHAT_APP_SECRET: 's1' });
     expect(s).toMatchObject({

@@ -26,6 +26,8 @@ export interface Settings {
   /** Open Platform website app; undefined → no QR login. */
   wechatWeb: WeChatAppSettings | undefined;
   sandbox: boolean;
+  /** The demo relying party at /demo: development on an http issuer only. */
+  demo: boolean;
   wechatOpenOrigin: string;
   wechatApiOrigin: string;
   cookieKeys: string[];
@@ -195,6 +197,15 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   const directoryProblem = vars.DATABASE_URL ? sqliteDirectoryProblem(databaseTarget(databaseUrl)) : undefined;
   if (directoryProblem) problems.push(`DATABASE_URL: ${directoryProblem} (create it, or fix the path)`);
 
+  // An https issuer is a real deployment, whatever NODE_ENV says: the sandbox (anyone signs in
+  // as any test user) and the demo app never run there.
+  const https = issuer.startsWith('https://');
+  if (!production && https && !wechat) {
+    problems.push(
+      'WECHAT_APP_ID, WECHAT_APP_SECRET: are required when ISSUER is https (the WeChat sandbox runs only on an http issuer)',
+    );
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
   const sandbox = wechat === undefined && !production;
 
@@ -211,6 +222,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     wechat,
     wechatWeb,
     sandbox,
+    demo: !production && !https,
     // The sandbox re-creates WeChat under this server, so by default it is asked instead.
     wechatOpenOrigin: vars.WECHAT_OPEN_ORIGIN ?? (sandbox ? `${issuer}/sandbox` : 'https://open.weixin.qq.com'),
     wechatApiOrigin: vars.WECHAT_API_ORIGIN ?? (sandbox ? `${issuer}/sandbox` : 'https://api.weixin.qq.com'),
