@@ -263,27 +263,31 @@ describe('clients file', () => {
     ]);
   });
 
-  it('substitutes ${NAME} anywhere', async () => {
-    const file = await clientsFile([
-      shop({
-        client_secret: '${SHOP_SECRET}',
-        redirect_uris: ['${ISSUER}/shop/cb'],
-        contacts: ['ops@${MAIL_DOMAIN}'],
-        skip_consent: true,
-      }),
-    ]);
-    const [client] = await readClients(
-      file,
-      { SHOP_SECRET: SECRET, ISSUER: 'https://id.example.com', MAIL_DOMAIN: 'shop.example.com' },
-      dev,
-    );
+  it('fills a client_secret from a variable, and ${ISSUER} anywhere', async () => {
+    const file = await clientsFile([shop({ client_secret: '${SHOP_SECRET}', redirect_uris: ['${ISSUER}/shop/cb'], skip_consent: true })]);
+    const [client] = await readClients(file, { SHOP_SECRET: SECRET, ISSUER: 'https://id.example.com' }, dev);
     expect(client).toEqual({
       client_id: 'shop',
       client_secret: SECRET,
       redirect_uris: ['https://id.example.com/shop/cb'],
-      contacts: ['ops@shop.example.com'],
       skip_consent: true,
     });
+  });
+
+  it('never lets a variable into a public field, nor a setting of the service into a secret', async () => {
+    // The attack: an edited clients file that publishes COOKIE_KEYS as the app's name on the
+    // consent page, or makes the service's own secret an app's shared secret.
+    const file = await clientsFile([
+      shop({ client_secret: '${WECHAT_APP_SECRET}', client_name: 'Shop ${COOKIE_KEYS}', contacts: ['ops@${MAIL_DOMAIN}'] }),
+    ]);
+    const vars = { WECHAT_APP_SECRET: 'wechat-secret-value', COOKIE_KEYS: 'cookie-key-value', MAIL_DOMAIN: 'shop.example.com' };
+    const error = await configError(() => readClients(file, vars, dev));
+    expect(error.problems).toEqual([
+      expect.stringMatching(/client "shop" field client_secret: \$\{WECHAT_APP_SECRET\}: is a setting of the service itself/),
+      expect.stringMatching(/client "shop" field client_name: \$\{COOKIE_KEYS\}: only client_secret may take a variable/),
+      expect.stringMatching(/client "shop" field contacts\[0\]: \$\{MAIL_DOMAIN\}: only client_secret may take a variable/),
+    ]);
+    expect(error.message).not.toMatch(/wechat-secret-value|cookie-key-value/);
   });
 
   it('refuses unknown fields, with the field it most likely meant', async () => {

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { closestName } from './did-you-mean.js';
+import { SETTING_NAMES } from './env.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
 export type TokenEndpointAuthMethod = (typeof AUTH_METHODS)[number];
@@ -28,6 +29,10 @@ export interface ClientMetadata {
 /** Production floor for shared secrets: HS256 (client_secret_jwt) wants at least 256 bits. */
 const MIN_SECRET_LENGTH = 32;
 const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+/** Settings of the service whose values are public: any field may use them (`${ISSUER}/demo/callback`). */
+const PUBLIC_SETTINGS = new Set(['ISSUER', 'PORT']);
+/** The fields that hold a secret: the only ones the operator's own variables may fill. */
+const SECRET_FIELDS = new Set(['client_secret']);
 
 /**
  * The fields a client may have: the metadata oidc-provider uses with the features this provider
@@ -126,27 +131,41 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return path.map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`)).join('');
 }
 
-/** Replaces `${NAME}` in every string, however deep; records each missing variable's field. */
+/**
+ * Why `${name}` may not stand in the field at `path`, if it may not. A variable brings a secret
+ * into the one field made for it; anywhere else it could publish whatever the environment
+ * holds (a public `client_name` showing COOKIE_KEYS). The service's own settings are never a
+ * client's secret.
+ */
+function placeholderProblem(name: string, path: readonly PropertyKey[]): string | undefined {
+  if (PUBLIC_SETTINGS.has(name)) return undefined;
+  if (!SECRET_FIELDS.has(String(path[0]))) return `\${${name}}: only client_secret may take a variable (any field may use \${ISSUER})`;
+  if (SETTING_NAMES.includes(name)) return `\${${name}}: is a setting of the service itself, never a client's secret`;
+  return undefined;
+}
+
+/** Replaces `${NAME}` in every string, however deep; records each placeholder left unfilled, and why. */
 function substitute(
   value: unknown,
   vars: Record<string, string | undefined>,
   path: PropertyKey[],
-  missing: Array<{ path: PropertyKey[]; name: string }>,
+  unfilled: Array<{ path: PropertyKey[]; reason: string }>,
 ): unknown {
   if (typeof value === 'string') {
     return value.replace(PLACEHOLDER, (placeholder, name: string) => {
-      const replacement = vars[name];
+      const problem = placeholderProblem(name, path);
+      const replacement = problem ? undefined : vars[name];
       // Blank counts as unset, as for every other setting: an empty secret is always a mistake.
       if (replacement === undefined || replacement === '') {
-        missing.push({ path, name });
+        unfilled.push({ path, reason: problem ?? `variable ${name} is not set` });
         return placeholder;
       }
       return replacement;
     });
   }
-  if (Array.isArray(value)) return value.map((v, i) => substitute(v, vars, [...path, i], missing));
+  if (Array.isArray(value)) return value.map((v, i) => substitute(v, vars, [...path, i], unfilled));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, vars, [...path, k], missing)]));
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, substitute(v, vars, [...path, k], unfilled)]));
   }
   return value;
 }
@@ -195,14 +214,14 @@ export async function readClients(
   const firstIndexById = new Map<string, number>();
 
   data.forEach((raw: unknown, index) => {
-    const missing: Array<{ path: PropertyKey[]; name: string }> = [];
+    const missing: Array<{ path: PropertyKey[]; reason: string }> = [];
     const client = substitute(raw, vars, [], missing);
     const id = (client as { client_id?: unknown } | null)?.client_id;
     const label = typeof id === 'string' && id !== '' ? `client "${id}"` : `client "#${index}"`;
     const report = (path: readonly PropertyKey[], reason: string) =>
       problems.push(path.length ? `${where}: ${label} field ${fieldPath(path)}: ${reason}` : `${where}: ${label}: ${reason}`);
 
-    for (const m of missing) report(m.path, `variable ${m.name} is not set`);
+    for (const m of missing) report(m.path, m.reason);
     if (client !== null && typeof client === 'object' && !Array.isArray(client)) {
       for (const field of Object.keys(client)) {
         if ((KNOWN_FIELDS as readonly string[]).includes(field)) continue;

@@ -130,6 +130,9 @@ const EnvSchema = z.object({
   WECHAT_SILENT_LOGIN: optional(flag),
 });
 
+/** The service's own settings, by name: never a client's secret (see clients.ts). */
+export const SETTING_NAMES: readonly string[] = Object.keys(EnvSchema.shape);
+
 type Env = z.output<typeof EnvSchema>;
 
 /** Both halves of a credential pair or neither; a lone half is a typo, not a choice. */
@@ -201,9 +204,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   // as any test user) and the demo app never run there.
   const https = issuer.startsWith('https://');
   if (!production && https && !wechat) {
-    problems.push(
-      'WECHAT_APP_ID, WECHAT_APP_SECRET: are required when ISSUER is https (the WeChat sandbox runs only on an http issuer)',
-    );
+    problems.push('WECHAT_APP_ID, WECHAT_APP_SECRET: are required when ISSUER is https (the WeChat sandbox runs only on an http issuer)');
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
