@@ -31,6 +31,7 @@ import { rememberLanguageChoice } from './pages/language.js';
 import { isProviderApiPath, isProviderPath } from './oidc/routes.js';
 import { staticFiles } from './pages/static.js';
 import { securityHeaders } from './pages/security-headers.js';
+import { secureCookies } from './pages/secure-cookies.js';
 import { languageSwitchRouter } from './pages/language-switch.js';
 import { errorPages } from './pages/errors.js';
 import { homeRouter } from './pages/home.js';
@@ -93,6 +94,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     });
 
     const pages = { cache: settings.nodeEnv !== 'development', sandbox: settings.sandbox };
+    const https = settings.issuer.startsWith('https:');
     const buildProvider = (signingKeys: JWK[]): Provider => {
       const provider = new Provider(
         settings.issuer,
@@ -108,6 +110,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       );
       provider.proxy = settings.trustProxy;
       provider.use(providerErrors(logger));
+      if (https) provider.use(secureCookies);
       provider.use(heldWritesScope);
       provider.use(straightToWeChat(officialAccount));
       installViews(provider, pages);
@@ -138,7 +141,8 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(requestLog(logger, { quietPaths: [...HEALTH_PATHS, '/metrics'] }));
     koa.use(metrics.http());
     koa.use(issuerHostOnly(settings.issuer, [...HEALTH_PATHS, '/metrics']));
-    koa.use(securityHeaders({ https: settings.issuer.startsWith('https:'), isApiPath: isProviderApiPath }));
+    koa.use(securityHeaders({ https, isApiPath: isProviderApiPath }));
+    if (https) koa.use(secureCookies);
     koa.use(errorPages(logger));
     // Protocol requests (tokens, userinfo, discovery, …) are most of the traffic: straight to
     // oidc-provider, past the routers of our pages.

@@ -69,9 +69,18 @@ describe('TRUST_PROXY', () => {
   });
 
   it('unset: ignores X-Forwarded-* headers anyone could send', async () => {
-    const { cookies, ip } = await forwardedAuthorize(untrusted);
-    expect(cookies.length).toBeGreaterThan(0);
-    for (const cookie of cookies) expect(cookie).not.toMatch(/; secure/);
+    const { ip } = await forwardedAuthorize(untrusted);
     expect(ip).toMatch(/127\.0\.0\.1/);
+  });
+
+  it('unset: still sets every cookie Secure, the issuer being https (a browser never sends them over plain HTTP)', async () => {
+    const { cookies } = await forwardedAuthorize(untrusted);
+    expect(cookies.map((cookie) => cookie.split('=')[0])).toEqual(expect.arrayContaining(['_interaction', '_interaction_resume']));
+    for (const cookie of cookies) expect(cookie).toMatch(/; secure/);
+    // Our own pages' cookies too (the language choice).
+    const port = (untrusted.op.server.address() as { port: number }).port;
+    const lang = await proxied(`http://127.0.0.1:${port}/lang/en?back=%2F`, new URL(ISSUER).host);
+    expect(lang.cookies.length).toBeGreaterThan(0);
+    for (const cookie of lang.cookies) expect(cookie).toMatch(/; secure/);
   });
 });
