@@ -17,6 +17,7 @@ import { LiveProvider } from './oidc/live-provider.js';
 import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
 import { providerErrors } from './oidc/provider-errors.js';
 import { heldWritesScope } from './oidc/held-writes.js';
+import { cachePublicDocuments } from './oidc/public-documents.js';
 import { revokeAccounts } from './oidc/stored-rows.js';
 import { mergeAccountsSharingUnionid } from './accounts/merge.js';
 import { providerConfiguration } from './oidc/configuration.js';
@@ -112,6 +113,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       provider.use(providerErrors(logger));
       if (https) provider.use(secureCookies);
       provider.use(heldWritesScope);
+      provider.use(cachePublicDocuments);
       provider.use(straightToWeChat(officialAccount));
       installViews(provider, pages);
       provider.use(rememberLanguageChoice);

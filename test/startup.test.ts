@@ -69,6 +69,8 @@ describe('starting the service', () => {
           method: 'POST',
           path: '/token',
           headers: {
+            // The issuer's host (http://localhost:PORT by default): the service answers for it only.
+            host: `localhost:${port}`,
             'content-type': 'application/x-www-form-urlencoded',
             'content-length': String(body.length + '&client_id=demo'.length),
           },
