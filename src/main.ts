@@ -6,6 +6,7 @@ import { loadConfig, ConfigError } from './config/index.js';
 import { abandonLogs, createLogger, flushLogs } from './log.js';
 import { createIdentityProvider } from './server.js';
 import { startCleanup } from './db/cleanup.js';
+import { listenForMetrics } from './observability/metrics-server.js';
 import { cleanupTasks } from './cleanup-tasks.js';
 import { startPostgresStatistics } from './db/pg-statistics.js';
 import { DatabaseStartError } from './db/startup-wait.js';
@@ -40,6 +41,14 @@ async function main(): Promise<void> {
     if (error instanceof DatabaseStartError) fail(error.message);
     throw error;
   }
+  let metrics: Awaited<ReturnType<typeof listenForMetrics>>;
+  try {
+    metrics = await listenForMetrics(idp.metricsApp, settings.metricsPort, settings.metricsHost);
+  } catch (error) {
+    abandonLogs(logger);
+    await idp.close();
+    fail((error as Error).message);
+  }
   const cleanup = startCleanup(cleanupTasks(idp.db), logger);
   const statistics = idp.db.client.config.client === 'pg' ? startPostgresStatistics(idp.db, logger) : undefined;
   const server = createServer(idp.koa.callback());
@@ -59,6 +68,7 @@ async function main(): Promise<void> {
     process.stderr.write(`Failed to start: ${what} ${why} (${error.code ?? error.message})\n`);
     cleanup.stop();
     statistics?.stop();
+    metrics.server.close();
     abandonLogs(logger);
     setTimeout(() => process.exit(1), 5_000).unref();
     void idp.close().finally(() => process.exit(1));
@@ -74,6 +84,7 @@ async function main(): Promise<void> {
         issuer: settings.issuer,
         database: databaseTarget(settings.databaseUrl).label,
         sandbox: settings.sandbox,
+        metrics: metrics.address,
       },
       `listening on ${listening} for issuer ${settings.issuer}`,
     );
@@ -100,6 +111,7 @@ async function main(): Promise<void> {
       abandonLogs(logger);
       process.exit(1);
     }, STOP_LIMIT_MS).unref();
+    metrics.server.close();
     server.close(() => {
       void idp
         .close()

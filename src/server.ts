@@ -44,6 +44,8 @@ import { HEALTH_PATHS, healthRouter } from './observability/health.js';
 
 export interface IdentityProvider {
   koa: Koa;
+  /** `/metrics` alone, for a listener of its own. */
+  metricsApp: Koa;
   /** The oidc-provider instance in use now; it is rebuilt when the signing keys change. */
   readonly provider: Provider;
   /** Re-reads the signing keys now (instead of at the next periodic reload); true if they changed. */
@@ -140,9 +142,9 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     // The proxy appends the address it saw to X-Forwarded-For: only that last entry is its
     // word; anything before it came from the client and could be forged.
     koa.maxIpsCount = 1;
-    koa.use(requestLog(logger, { quietPaths: [...HEALTH_PATHS, '/metrics'] }));
+    koa.use(requestLog(logger, { quietPaths: HEALTH_PATHS }));
     koa.use(metrics.http());
-    koa.use(issuerHostOnly(settings.issuer, [...HEALTH_PATHS, '/metrics']));
+    koa.use(issuerHostOnly(settings.issuer, HEALTH_PATHS));
     koa.use(securityHeaders({ https, isApiPath: isProviderApiPath }));
     if (https) koa.use(secureCookies);
     koa.use(errorPages(logger));
@@ -156,7 +158,6 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     // The login step's writes (the interaction it ends) go with those of the sign-in it resumes.
     koa.use(heldWritesScope);
     koa.use(healthRouter({ db }).routes());
-    koa.use(metrics.router().routes());
     installViews(koa, pages);
     koa.use(rememberLanguageChoice);
     koa.use(staticFiles(['style.css', 'favicon.svg']));
@@ -203,8 +204,13 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     // Anything else: oidc-provider answers it (with our "not found" page when it has nothing).
     koa.use(toProvider);
 
+    // Served on a port of its own (main.ts, METRICS_PORT), never on the public one.
+    const metricsApp = new Koa();
+    metricsApp.use(metrics.router().routes());
+
     return {
       koa,
+      metricsApp,
       get provider() {
         return live.current;
       },

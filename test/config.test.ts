@@ -65,6 +65,17 @@ describe('settings from the environment', () => {
     expect(Buffer.from(s.cookieKeys[0]!, 'base64url')).toHaveLength(32);
   });
 
+  it('serves metrics apart from the public port, on loopback unless told', async () => {
+    expect(readSettings({})).toMatchObject({ port: 3000, metricsPort: 9464, metricsHost: '127.0.0.1' });
+    expect(readSettings({ METRICS_PORT: '0', METRICS_HOST: '0.0.0.0' })).toMatchObject({ metricsPort: 0, metricsHost: '0.0.0.0' });
+    expect((await configError(() => readSettings({ PORT: '9464' }))).problems).toEqual([
+      expect.stringMatching(/^METRICS_PORT: must differ from PORT/),
+    ]);
+    expect((await configError(() => readSettings({ METRICS_PORT: 'x' }))).problems).toEqual([
+      expect.stringMatching(/^METRICS_PORT: must be an integer/),
+    ]);
+  });
+
   it('never runs the sandbox or the demo app on an https issuer, whatever NODE_ENV says', async () => {
     // NODE_ENV unset (development) on a real address: without WeChat credentials it would
     // have let anyone sign in as any sandbox user.

@@ -35,6 +35,8 @@ describe('starting the service', () => {
         PATH: process.env.PATH ?? '',
         CLIENTS_FILE: SHIPPED_CLIENTS,
         PORT: String(port),
+        // Several services at once: metrics on any free port.
+        METRICS_PORT: '0',
         DATABASE_URL: `sqlite:${join(dir, 'inflight.sqlite3')}`,
       },
     });
@@ -146,6 +148,8 @@ describe('starting the service', () => {
         PATH: process.env.PATH ?? '',
         CLIENTS_FILE: SHIPPED_CLIENTS,
         PORT: String(port),
+        // Several services at once: metrics on any free port.
+        METRICS_PORT: '0',
         DATABASE_URL: `sqlite:${join(dir, 'npm.sqlite3')}`,
       },
     });
@@ -178,6 +182,8 @@ describe('starting the service', () => {
         PATH: process.env.PATH ?? '',
         CLIENTS_FILE: SHIPPED_CLIENTS,
         PORT: String(port),
+        // Several services at once: metrics on any free port.
+        METRICS_PORT: '0',
         DATABASE_URL: `sqlite:${join(dir, 'tty.sqlite3')}`,
       },
     });

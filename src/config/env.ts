@@ -15,6 +15,9 @@ export interface Settings {
   port: number;
   /** Listen address; undefined → every interface. */
   host: string | undefined;
+  /** Where /metrics is served, apart from the public port: loopback unless told. */
+  metricsPort: number;
+  metricsHost: string;
   /** Absolute http(s) URL without path, trailing slash, query or fragment. */
   issuer: string;
   databaseUrl: string;
@@ -97,6 +100,9 @@ const flag = z
   .transform((v) => v.toLowerCase())
   .pipe(z.enum(['1', 'true', '0', 'false'], 'must be 1, true, 0 or false'));
 
+/** Where Prometheus exporters of Node.js services commonly listen. */
+const DEFAULT_METRICS_PORT = 9464;
+
 const EnvSchema = z.object({
   NODE_ENV: optional(z.enum(['development', 'production', 'test'])),
   PORT: optional(
@@ -107,6 +113,20 @@ const EnvSchema = z.object({
       .pipe(z.number().int().min(1, 'must be an integer from 1 to 65535').max(65535, 'must be an integer from 1 to 65535')),
   ),
   HOST: optional(listenHost),
+  METRICS_PORT: optional(
+    z
+      .string()
+      .regex(/^\d+$/, 'must be an integer from 0 (any free port) to 65535')
+      .transform(Number)
+      .pipe(
+        z
+          .number()
+          .int()
+          .min(0, 'must be an integer from 0 (any free port) to 65535')
+          .max(65535, 'must be an integer from 0 (any free port) to 65535'),
+      ),
+  ),
+  METRICS_HOST: optional(listenHost),
   ISSUER: optional(issuerUrl),
   DATABASE_URL: optional(
     z.string().refine((v) => /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(v), 'must start with sqlite:, postgres:// or postgresql://'),
@@ -200,6 +220,11 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
   const directoryProblem = vars.DATABASE_URL ? sqliteDirectoryProblem(databaseTarget(databaseUrl)) : undefined;
   if (directoryProblem) problems.push(`DATABASE_URL: ${directoryProblem} (create it, or fix the path)`);
 
+  const metricsPort = vars.METRICS_PORT ?? DEFAULT_METRICS_PORT;
+  if (metricsPort === port) {
+    problems.push('METRICS_PORT: must differ from PORT (metrics are served apart from the public port)');
+  }
+
   // An https issuer is a real deployment, whatever NODE_ENV says: the sandbox (anyone signs in
   // as any test user) and the demo app never run there.
   const https = issuer.startsWith('https://');
@@ -216,6 +241,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     port,
     // The sandbox lets anyone sign in as any test user: keep it on this machine unless told.
     host: vars.HOST ?? (sandbox ? '127.0.0.1' : undefined),
+    metricsPort,
+    metricsHost: vars.METRICS_HOST ?? '127.0.0.1',
     issuer,
     databaseUrl,
     databaseWaitSeconds: vars.DATABASE_WAIT_SECONDS ?? 15,

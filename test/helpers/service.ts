@@ -20,7 +20,7 @@ export function runService(cwd: string, env: Record<string, string>, until?: Reg
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [MAIN], {
       cwd,
-      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, ...env },
+      env: { PATH: process.env.PATH ?? '', CLIENTS_FILE: SHIPPED_CLIENTS, METRICS_PORT: '0', ...env },
     });
     let output = '';
     let stopped = false;

@@ -145,7 +145,7 @@ export interface Service {
 export function startService(releaseDir: string, port: number, env: Record<string, string>): Service {
   const child = spawn(process.execPath, ['dist/src/main.js'], {
     cwd: releaseDir,
-    env: cleanEnv({ ...env, PORT: String(port) }),
+    env: cleanEnv({ METRICS_PORT: '0', ...env, PORT: String(port) }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.set(child, false);
