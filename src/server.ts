@@ -10,7 +10,7 @@ import { databaseTarget } from './db/target.js';
 import { waitForDatabase } from './db/startup-wait.js';
 import { createLogger, type Logger } from './log.js';
 import { AccountStore } from './accounts/store.js';
-import { AvatarStore, isWeChatAvatarHost } from './accounts/avatars.js';
+import { AvatarStore } from './accounts/avatars.js';
 import { avatarRouter } from './accounts/avatar-route.js';
 import { currentKeySet } from './oidc/keys.js';
 import { LiveProvider } from './oidc/live-provider.js';
@@ -77,10 +77,10 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     const sandbox = settings.sandbox ? await import('./sandbox/app.js') : undefined;
     const keySet = await currentKeySet(db);
     const accounts = new AccountStore(db);
-    // Avatars are fetched from WeChat's hosts only, and from the hosts the operator set up as
+    // Avatars are fetched from WeChat's hosts only, and from the origins the operator set up as
     // WeChat: the built-in sandbox is this server itself; WECHAT_API_ORIGIN may name a proxy.
-    const wechatHosts = new Set([settings.wechatApiOrigin, settings.wechatOpenOrigin].map((origin) => new URL(origin).hostname));
-    const avatars = new AvatarStore(db, logger, (host) => isWeChatAvatarHost(host) || wechatHosts.has(host));
+    const wechatOrigins = new Set([settings.wechatApiOrigin, settings.wechatOpenOrigin].map((origin) => new URL(origin).origin));
+    const avatars = new AvatarStore(db, logger, wechatOrigins);
     // Without WeChat credentials (development only; the config refuses it in production)
     // the built-in sandbox plays WeChat.
     const wechatApp: WeChatApp = settings.wechat ?? sandbox!.sandboxApp();

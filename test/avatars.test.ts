@@ -96,6 +96,42 @@ describe('avatars that last', () => {
     expect(Buffer.from(await (await fetch(after.picture as string)).arrayBuffer())).toEqual(jpeg('new'));
   });
 
+  it('keeps only JPEG, PNG, GIF and WebP, judged by their bytes, and serves them sandboxed', async () => {
+    // The attack: an SVG with a form, served from the provider's own origin.
+    const svg = '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><form action="https://evil.example"></form></foreignObject></svg>';
+    const refused = newWeChatUser({ headimgurl: 'http://thirdwx.qlogo.cn/mmopen/vi_32/svg1/132' });
+    avatarDownload('/mmopen/vi_32/svg1/132', svg, 'image/svg+xml');
+    wechatNewUser('avatar-svg', refused);
+    const first = await signIn(new Browser(), t.op.issuer, t.rp, 'avatar-svg');
+    await t.op.idp.avatars.settled();
+    expect((await fetch(`${t.op.issuer}/avatars/${first.claims.sub}`)).status).toBe(404);
+
+    // A PNG is a PNG whatever its header says, and is served as one.
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.from('png-bytes')]);
+    const kept = newWeChatUser({ headimgurl: 'http://thirdwx.qlogo.cn/mmopen/vi_32/png1/132' });
+    avatarDownload('/mmopen/vi_32/png1/132', png, 'text/html');
+    wechatNewUser('avatar-png', kept);
+    const second = await signIn(new Browser(), t.op.issuer, t.rp, 'avatar-png');
+    await t.op.idp.avatars.settled();
+    const image = await fetch(`${t.op.issuer}/avatars/${second.claims.sub}`);
+    expect(image.status).toBe(200);
+    expect(image.headers.get('content-type')).toBe('image/png');
+    expect(image.headers.get('content-security-policy')).toBe("default-src 'none'; sandbox");
+  });
+
+  it('checks the whole origin: WeChat’s avatar hosts on another port are refused', async () => {
+    const user = newWeChatUser({ headimgurl: 'https://thirdwx.qlogo.cn:8443/mmopen/vi_32/port1/132' });
+    const elsewhere = nock('https://thirdwx.qlogo.cn:8443')
+      .get('/mmopen/vi_32/port1/132')
+      .reply(200, jpeg('port'), { 'Content-Type': 'image/jpeg' });
+    wechatNewUser('avatar-port', user);
+    const { claims } = await signIn(new Browser(), t.op.issuer, t.rp, 'avatar-port');
+    await t.op.idp.avatars.settled();
+    expect(elsewhere.isDone()).toBe(false);
+    nock.cleanAll();
+    expect((await fetch(`${t.op.issuer}/avatars/${claims.sub}`)).status).toBe(404);
+  });
+
   it('fetches avatars only from WeChat’s avatar hosts', async () => {
     const user = newWeChatUser({ headimgurl: 'http://169.254.169.254/latest/meta-data/132' });
     wechatNewUser('avatar-4', user);

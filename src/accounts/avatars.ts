@@ -9,9 +9,19 @@ import { get, GetFailed, type GetAnswer } from '../http/get.js';
 /** The largest avatar kept: WeChat's 132×132 JPEGs weigh a few KB. */
 export const AVATAR_MAX_BYTES = 256 * 1024;
 const TIMEOUT_MS = 5000;
-// Raster images only from WeChat; the sandbox draws its avatars as SVG (served with a CSP
-// that forbids scripts, see avatar-route.ts).
-const IMAGE_TYPES = new Set(['image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/svg+xml']);
+/**
+ * The image types kept, judged by the bytes, never by the answer's Content-Type: raster
+ * images only. An SVG is a document (forms, links, scripts) served from the provider's own
+ * origin; anything else is not an avatar.
+ */
+export function imageTypeOf(bytes: Buffer): 'image/jpeg' | 'image/png' | 'image/gif' | 'image/webp' | undefined {
+  if (bytes.subarray(0, 3).equals(Buffer.from([0xff, 0xd8, 0xff]))) return 'image/jpeg';
+  if (bytes.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))) return 'image/png';
+  const head = bytes.subarray(0, 12).toString('latin1');
+  if (head.startsWith('GIF87a') || head.startsWith('GIF89a')) return 'image/gif';
+  if (head.startsWith('RIFF') && head.slice(8, 12) === 'WEBP') return 'image/webp';
+  return undefined;
+}
 // The last path segment of a WeChat avatar URL is its size; 0 means 640×640 (wechat.md).
 const SIZES = new Set(['0', '46', '64', '96', '132']);
 
@@ -19,6 +29,16 @@ export interface StoredAvatar {
   contentType: string;
   bytes: Buffer;
   etag: string;
+}
+
+/**
+ * Whether avatars may be downloaded from `url`: WeChat's own hosts over https on the default
+ * port, or exactly one of `origins` (the sandbox, a gateway set up as WeChat). The whole
+ * origin counts: a host name alone would let another port or plain http through.
+ */
+export function isAvatarOrigin(url: URL, origins: ReadonlySet<string>): boolean {
+  if (isWeChatAvatarHost(url.hostname)) return url.protocol === 'https:' && url.port === '';
+  return origins.has(url.origin);
 }
 
 /** WeChat's own avatar hosts (thirdwx.qlogo.cn, wx.qlogo.cn). */
@@ -111,8 +131,8 @@ export class AvatarStore {
   constructor(
     private readonly db: Knex,
     private readonly logger: Logger,
-    /** Where avatars may be fetched from: WeChat's hosts, and the hosts set up as WeChat (sandbox, gateway). */
-    private readonly allowedHost: (host: string) => boolean = isWeChatAvatarHost,
+    /** The origins set up as WeChat (sandbox, gateway), from which avatars may be fetched besides WeChat's hosts. */
+    private readonly origins: ReadonlySet<string> = new Set(),
     private readonly maxBytes = AVATAR_MAX_BYTES,
   ) {
     this.keep = avatarKeeper(db);
@@ -141,7 +161,7 @@ export class AvatarStore {
     if (!source) return; // WeChat sends an empty headimgurl for "no avatar"
     // The address is checked before anything is read or fetched: it costs nothing.
     const url = avatarDownloadUrl(source);
-    if (!url || !this.allowedHost(url.hostname)) throw new AvatarRefused('not an avatar address we fetch from');
+    if (!url || !isAvatarOrigin(url, this.origins)) throw new AvatarRefused('not an avatar address we fetch from');
     if (hasStored) {
       const [stored] = await this.storedSource.run<{ source_url: string }>({ account_id: accountId });
       if (stored?.source_url === source) return;
@@ -168,9 +188,8 @@ export class AvatarStore {
       throw new AvatarRefused(code === 'TOO_LARGE' ? `too large (over ${this.maxBytes} bytes)` : `download failed (${code})`);
     }
     if (answer.status !== 200) throw new AvatarRefused(`HTTP ${answer.status}`);
-    const contentType = (answer.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-    if (!IMAGE_TYPES.has(contentType)) throw new AvatarRefused(`not an image (${contentType || 'no type'})`);
-    if (answer.body.length === 0) throw new AvatarRefused('empty answer');
+    const contentType = imageTypeOf(answer.body);
+    if (!contentType) throw new AvatarRefused('not a JPEG, PNG, GIF or WebP image');
     return { contentType, bytes: answer.body };
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { bodyParser } from '@koa/bodyparser';
 import type Router from '@koa/router';
 import { WECHAT_STATE } from '../wechat/authorize-url.js';
+import { squarePng } from './png.js';
 import type { Context } from 'koa';
 import type { SandboxGrants, SandboxScope, SandboxSubject } from './grants.js';
 import {
@@ -190,33 +191,34 @@ export function addAuthorizeRoutes(router: Router, deps: AuthorizeDeps): void {
     ctx.set('Cache-Control', 'public, max-age=86400'); // a sandbox user's nickname never changes
     ctx.set('Content-Security-Policy', "default-src 'none'");
     ctx.set('X-Content-Type-Options', 'nosniff');
-    ctx.type = 'image/svg+xml';
-    ctx.body = avatarSvg(px, user);
+    ctx.type = 'image/png';
+    ctx.body = avatarPng(px, user);
   });
 }
 
-function avatarSvg(px: number, user: SandboxUser | undefined): string {
-  const open = `<svg xmlns="http://www.w3.org/2000/svg" width="${px}" height="${px}" viewBox="0 0 100 100">`;
-  if (!user) {
-    return (
-      `${open}<rect width="100" height="100" fill="#d9d9d9"/><circle cx="50" cy="38" r="18" fill="#fff"/>` +
-      `<path d="M16 92c4-20 18-30 34-30s30 10 34 30z" fill="#fff"/></svg>`
-    );
-  }
-  const hue = ((createHash('sha256').update(user.id).digest()[0] ?? 0) * 360) / 256;
-  return (
-    `${open}<rect width="100" height="100" rx="12" fill="hsl(${hue.toFixed(0)},55%,55%)"/>` +
-    `<text x="50" y="50" dy=".35em" text-anchor="middle" font-size="50" fill="#fff" ` +
-    `font-family="PingFang SC, Microsoft YaHei, sans-serif">${escapeXml(firstGrapheme(user.nickname))}</text></svg>`
-  );
+/**
+ * A sandbox user's avatar: a silhouette on a colour of their own (grey for the snapshot
+ * user), as a PNG like WeChat's.
+ */
+function avatarPng(px: number, user: SandboxUser | undefined): Buffer {
+  const hue = user ? ((createHash('sha256').update(user.id).digest()[0] ?? 0) * 360) / 256 : 0;
+  const background = user ? hslToRgb(hue, 0.55, 0.55) : ([217, 217, 217] as [number, number, number]);
+  const white: [number, number, number] = [255, 255, 255];
+  return squarePng(px, (x, y) => {
+    // In units of a 100×100 square: a head, and shoulders below it.
+    const u = ((x + 0.5) * 100) / px;
+    const v = ((y + 0.5) * 100) / px;
+    const head = (u - 50) ** 2 + (v - 38) ** 2 <= 18 ** 2;
+    const shoulders = v >= 62 && ((u - 50) / 34) ** 2 + ((v - 92) / 30) ** 2 <= 1;
+    return head || shoulders ? white : background;
+  });
 }
 
-// One visible character, emoji sequences (👩‍💻, flags) included.
-function firstGrapheme(text: string): string {
-  const first = new Intl.Segmenter('zh', { granularity: 'grapheme' }).segment(text)[Symbol.iterator]().next();
-  return first.done ? '?' : first.value.segment;
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+function hslToRgb(hue: number, saturation: number, lightness: number): [number, number, number] {
+  const a = saturation * Math.min(lightness, 1 - lightness);
+  const channel = (n: number) => {
+    const k = (n + hue / 30) % 12;
+    return Math.round(255 * (lightness - a * Math.max(-1, Math.min(k - 3, 9 - k, 1))));
+  };
+  return [channel(0), channel(8), channel(4)];
 }
