@@ -15,6 +15,16 @@ import { databaseTarget } from './db/target.js';
 /** How long a stop may take: requests in flight finish, the database pool closes, logs go out. */
 const STOP_LIMIT_MS = 10_000;
 
+/**
+ * What one connection may hold: a client that sends its headers slowly (or never finishes
+ * them) is cut off after 10 s, a whole request after 30 s; idle kept-alive connections close
+ * after 5 s. Node's defaults (60 s, 300 s) let a few thousand half-open connections hold the
+ * service for minutes. Checked every second rather than every 30 s.
+ */
+const CONNECTION_LIMITS = { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };
+/** Beyond this many open connections new ones are refused at once, before they cost memory. */
+const MAX_CONNECTIONS = 10_000;
+
 function fail(message: string): never {
   process.stderr.write(`Failed to start: ${message}\n`);
   process.exit(1);
@@ -51,7 +61,8 @@ async function main(): Promise<void> {
   }
   const cleanup = startCleanup(cleanupTasks(idp.db), logger);
   const statistics = idp.db.client.config.client === 'pg' ? startPostgresStatistics(idp.db, logger) : undefined;
-  const server = createServer(idp.koa.callback());
+  const server = createServer(CONNECTION_LIMITS, idp.koa.callback());
+  server.maxConnections = MAX_CONNECTIONS;
   // A port taken by another process (or one below 1024 without the right to bind it) is the
   // operator's to fix: say which setting, then stop, rather than die on an unhandled event.
   server.once('error', (error: NodeJS.ErrnoException) => {

@@ -224,3 +224,17 @@ describe('returning people', () => {
     expect(await t.op.idp.accounts.count()).toBe(before + 1);
   });
 });
+
+describe('pushed authorization requests', () => {
+  it('are off: nobody may store a request object before anyone signs in', async () => {
+    // The attack: 56 KB request bodies from a public client, each stored for as long as a sign-in lives.
+    const discovery = (await (await fetch(`${t.op.issuer}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(discovery.pushed_authorization_request_endpoint).toBeUndefined();
+    const response = await fetch(`${t.op.issuer}/request`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ client_id: 'web-app', response_type: 'code', scope: 'openid', state: 'x'.repeat(50_000) }),
+    });
+    expect(response.status).toBe(404);
+  });
+});

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { freePort } from '../bench/target.js';
 
 // dist/ is compiled by the test run's global setup.
@@ -26,6 +26,40 @@ describe('starting the service', () => {
     expect(result.code).toBe(0);
     expect(existsSync(join(dir, 'data', 'idp.sqlite3'))).toBe(true);
   });
+
+  it('cuts off a connection that never finishes its headers, rather than hold it for minutes', async () => {
+    // The attack: thousands of connections each sending half a request line and waiting.
+    const port = await freePort();
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        CLIENTS_FILE: SHIPPED_CLIENTS,
+        PORT: String(port),
+        METRICS_PORT: '0',
+        DATABASE_URL: `sqlite:${join(dir, 'slow.sqlite3')}`,
+      },
+    });
+    try {
+      await new Promise<void>((resolve) => {
+        let output = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          output += chunk.toString();
+          if (output.includes('"event":"started"')) resolve();
+        });
+      });
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n'));
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('close', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 40_000);
 
   it('on SIGTERM finishes a request in flight before it stops', async () => {
     const port = await freePort();

@@ -55,6 +55,9 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     rotateRefreshToken: true,
     features: {
       devInteractions: { enabled: false },
+      // Pushed authorization requests let any public client store large request objects
+      // before anyone signs in; no app here needs them.
+      pushedAuthorizationRequests: { enabled: false },
       // An app may look into and revoke only the tokens issued to it.
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
