@@ -18,6 +18,7 @@ import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
 import { providerErrors } from './oidc/provider-errors.js';
 import { heldWritesScope } from './oidc/held-writes.js';
 import { cachePublicDocuments } from './oidc/public-documents.js';
+import { boundedAuthorizationRequests } from './oidc/request-size.js';
 import { revokeAccounts } from './oidc/stored-rows.js';
 import { mergeAccountsSharingUnionid } from './accounts/merge.js';
 import { providerConfiguration } from './oidc/configuration.js';
@@ -119,6 +120,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       provider.use(straightToWeChat(officialAccount));
       installViews(provider, pages);
       provider.use(rememberLanguageChoice);
+      provider.use(boundedAuthorizationRequests);
       provider.use(async (ctx, next) => {
         await next();
         if (ctx.status === 404 && !ctx.body) await renderMessage(ctx, 'not_found');

@@ -238,3 +238,26 @@ describe('pushed authorization requests', () => {
     expect(response.status).toBe(404);
   });
 });
+
+describe('an authorization request past the size bounds', () => {
+  // The attack: /auth with a padded state, over and over, each stored for as long as a sign-in lives.
+  const countInteractions = async () => Number((await t.op.idp.db('oidc_models').where({ model: 'Interaction' }).count({ n: '*' }))[0]!.n);
+
+  it.each([
+    ['a long state', { state: 'x'.repeat(1025) }, /state is longer than 1024 characters/],
+    ['a long nonce', { nonce: 'x'.repeat(513) }, /nonce is longer than 512 characters/],
+    ['a huge query', { claims: JSON.stringify({ userinfo: { x: { values: ['y'.repeat(9000)] } } }) }, /larger than 8192 bytes/],
+  ])('gets invalid_request and stores nothing (%s)', async (_name, extra, message) => {
+    const before = await countInteractions();
+    const { url } = await t.rp.start('openid', extra as Record<string, string>);
+    const response = await fetch(url, { redirect: 'manual' });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(message);
+    expect(await countInteractions()).toBe(before);
+  });
+
+  it('lets an ordinary one through', async () => {
+    const { url } = await t.rp.start('openid', { state: 's'.repeat(200) });
+    expect((await fetch(url, { redirect: 'manual' })).status).toBe(303);
+  });
+});
