@@ -6,6 +6,7 @@ import * as modelAccountIndex from './20261124_002_model_account_index.js';
 import * as avatars from './20261124_003_avatars.js';
 import * as modelSessionUid from './20261201_001_model_session_uid.js';
 import * as modelUidIndex from './20261202_001_model_uid_index.js';
+import * as oneStatePerInteraction from './20261204_001_one_state_per_interaction.js';
 
 // Migrations are listed here rather than discovered on disk, so the same list works from
 // the TypeScript sources (tests), from dist/ (npm start) and from the knex CLI.
@@ -17,6 +18,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261124_003_avatars': avatars,
   '20261201_001_model_session_uid': modelSessionUid,
   '20261202_001_model_uid_index': modelUidIndex,
+  '20261204_001_one_state_per_interaction': oneStatePerInteraction,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -58,7 +58,7 @@ describe('the scheduled cleanup', () => {
       'wechat_states',
       Array.from({ length: 1200 }, (_, i) => ({
         state: `dead${i}`,
-        uid: 'old-uid',
+        uid: `old-uid-${i}`,
         app_id: 'wx1',
         scope: 'snsapi_userinfo',
         expires_at: Date.now() - 1000,

@@ -3,7 +3,7 @@ import { Browser } from './helpers/browser.js';
 import { TEST_APP } from './helpers/provider.js';
 import { newWeChatUser, wechatNewUser, wechatReturningUser } from './helpers/wechat.js';
 import { useProvider } from './helpers/setup.js';
-import { signIn } from './helpers/sign-in.js';
+import { openLoginPage, returnFromWeChat, signIn, startWeChat, throughConsent } from './helpers/sign-in.js';
 
 const t = useProvider();
 
@@ -92,5 +92,28 @@ describe('signing in with WeChat', () => {
     wechatReturningUser('code-two-3', a);
     const back = await signIn(browser, t.op.issuer, t.rp, 'code-two-3', 'openid profile', again);
     expect(back.claims).toMatchObject({ sub: first.claims.sub, openid: a.openid });
+  });
+});
+
+describe('reloading the login step', () => {
+  it('reuses the interaction’s WeChat state instead of storing another each time', async () => {
+    // The attack: reloading /interaction/:uid/wechat in a loop to pile states up.
+    const browser = new Browser();
+    const { url } = await t.rp.start();
+    const { uid } = await openLoginPage(browser, t.op.issuer, url);
+    const states = new Set<string>();
+    for (let i = 0; i < 5; i += 1) states.add((await startWeChat(browser, t.op.issuer, uid)).state);
+    expect(states.size).toBe(1);
+    expect(Number((await t.op.idp.db('wechat_states').where({ uid }).count({ n: '*' }))[0]!.n)).toBe(1);
+
+    // It still works, once.
+    const user = newWeChatUser();
+    wechatNewUser('reload-1', user);
+    const page = await throughConsent(
+      browser,
+      t.op.issuer,
+      await returnFromWeChat(browser, t.op.issuer, await startWeChat(browser, t.op.issuer, uid), 'reload-1'),
+    );
+    expect(page.location?.startsWith(t.rp.redirectUri)).toBe(true);
   });
 });

@@ -28,18 +28,27 @@ export class StateStore {
   private readonly spend: PreparedQuery<'state' | 'uid' | 'now'>;
 
   constructor(private readonly db: Knex) {
-    this.insert = new PreparedQuery(db, ['state', 'uid', 'app_id', 'scope', 'expires_at'], (row) => db(TABLE).insert(row));
+    // One state per interaction, app and scope: a reload of the login step gets the same one,
+    // with a new lifetime, instead of another row (one statement, `returning` the state).
+    this.insert = new PreparedQuery(db, ['state', 'uid', 'app_id', 'scope', 'expires_at'], ({ state, uid, app_id, scope, expires_at }) =>
+      db.raw(
+        'insert into ?? (state, uid, app_id, scope, expires_at) values (?, ?, ?, ?, ?) ' +
+          'on conflict (uid, app_id, scope) do update set expires_at = excluded.expires_at returning state',
+        [TABLE, state, uid, app_id, scope, expires_at],
+      ),
+    );
     // Raw SQL: knex drops RETURNING from a delete on SQLite, which supports it since 3.35.
     this.spend = new PreparedQuery(db, ['state', 'uid', 'now'], ({ state, uid, now }) =>
       db.raw('delete from ?? where state = ? and uid = ? and expires_at > ? returning app_id, scope', [TABLE, state, uid, now]),
     );
   }
 
-  /** Issues a state for one interaction, one WeChat app and one scope. */
+  /** The state of one interaction, WeChat app and scope: issued on first use, the same one after. */
   async issue(record: StateRecord): Promise<string> {
-    const state = randomBytes(16).toString('hex');
-    await this.insert.run({ state, uid: record.uid, app_id: record.appId, scope: record.scope, expires_at: Date.now() + STATE_TTL_MS });
-    return state;
+    const fresh = randomBytes(16).toString('hex');
+    const values = { state: fresh, uid: record.uid, app_id: record.appId, scope: record.scope, expires_at: Date.now() + STATE_TTL_MS };
+    const [row] = await this.insert.run<{ state: string }>(values);
+    return row?.state ?? fresh;
   }
 
   /**
