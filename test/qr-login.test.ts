@@ -1,8 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
+import * as oidc from 'openid-client';
+import { blockAccount } from '../src/accounts/blocking.js';
+import { revokeAccounts } from '../src/oidc/stored-rows.js';
 import { Browser, WECHAT_UA } from './helpers/browser.js';
 import { TEST_APP } from './helpers/provider.js';
 import { useProvider } from './helpers/setup.js';
-import { openLoginPage, parseWeChatRedirect, returnFromWeChat, signIn, throughConsent } from './helpers/sign-in.js';
+import { openLoginPage, parseWeChatRedirect, returnFromWeChat, signIn, startWeChat, throughConsent } from './helpers/sign-in.js';
 import type { RelyingParty } from './helpers/relying-party.js';
 import { newWeChatUser, wechatError, wechatExchange, wechatNewUser, wechatUserinfo, type FakeWeChatUser } from './helpers/wechat.js';
 
@@ -164,6 +167,37 @@ describe('with a website app: QR sign-in outside WeChat', () => {
     const page = await throughConsent(browser, t.op.issuer, await browser.follow(url, t.op.issuer));
     expect(page.location?.startsWith(t.rp.redirectUri)).toBe(true);
     expect((await t.rp.finish(page.location!, checks)).claims()!.sub).toBe(older.claims.sub);
+  });
+
+  it('blocks the kept account when it inherits a block through a merge, and revokes what it held', async () => {
+    // The finding: A signs in without a unionid; B, with unionid U, is blocked; A signs in
+    // again and WeChat now gives U. The merge blocked A, but A's tokens stayed active, and the
+    // sign-in went on as A to a 500.
+    const unionid = `uBlocked${Date.now()}`;
+    const inWeChat = newWeChatUser({ unionid: undefined });
+    wechatNewUser('inherit-oa-1', inWeChat);
+    const older = await signIn(new Browser(), t.op.issuer, t.rp, 'inherit-oa-1');
+    expect((await oidc.tokenIntrospection(t.rp.config, older.tokens.access_token)).active).toBe(true);
+    wechatQrUser('inherit-qr-1', newWeChatUser({ unionid }));
+    const blocked = await qrSignIn(t.op.issuer, t.rp, 'inherit-qr-1');
+    expect(await blockAccount(t.op.idp.db, blocked.sub, revokeAccounts)).toMatchObject({ found: true });
+
+    wechatExchange('inherit-oa-2', inWeChat);
+    wechatUserinfo({ ...inWeChat, unionid });
+    const browser = new Browser();
+    const { url } = await t.rp.start();
+    const { uid } = await openLoginPage(browser, t.op.issuer, url);
+    const page = await returnFromWeChat(browser, t.op.issuer, await startWeChat(browser, t.op.issuer, uid), 'inherit-oa-2');
+    expect(page.status).toBe(403);
+    expect(page.body).toContain('data-message="account_blocked"');
+    expect(await t.op.idp.accounts.findById(older.claims.sub)).toMatchObject({ disabled: true });
+    expect((await oidc.tokenIntrospection(t.rp.config, older.tokens.access_token)).active).toBe(false);
+    const held = await t.op.idp
+      .db('oidc_models')
+      .where({ account_id: older.claims.sub })
+      .whereNot({ model: 'Interaction' })
+      .count({ n: '*' });
+    expect(Number(held[0]!.n)).toBe(0);
   });
 
   it('sends WeChat Work to the QR sign-in, never to an Official Account link', async () => {

@@ -27,17 +27,13 @@ function ownersOf(db: Knex): PreparedQuery<'unionid'> {
  * sign-ins through different apps at the same moment), they are merged in one transaction.
  * The rule: the oldest account stays, with its `sub`; the others' identities move to it; the
  * others' sessions and tokens are revoked and the accounts deleted; if any was blocked, the
- * one that stays is blocked. Returns the id of the account that owns the unionid afterwards.
+ * one that stays is blocked and its own sessions and tokens are revoked too. Returns the id of
+ * the account that owns the unionid afterwards, and whether a merge happened.
  */
-export async function mergeAccountsSharingUnionid(
-  db: Knex,
-  unionid: string,
-  logger: Logger,
-  revoke: RevokeAccounts,
-): Promise<string | undefined> {
+export async function mergeAccountsSharingUnionid(db: Knex, unionid: string, logger: Logger, revoke: RevokeAccounts): Promise<MergeResult> {
   // Nearly always one owner: one plain query settles that, without a transaction.
   const owners = await ownersOf(db).run<{ account_id: string }>({ unionid });
-  if (owners.length < 2) return owners[0]?.account_id;
+  if (owners.length < 2) return { owner: owners[0]?.account_id, merged: false };
   const result = await db.transaction(async (trx) => {
     const owners: Owner[] = await trx('accounts')
       .distinct('accounts.id', 'accounts.created_at', 'accounts.disabled')
@@ -49,9 +45,11 @@ export async function mergeAccountsSharingUnionid(
     const merged = others.map((owner) => owner.id);
     const now = Date.now();
     await trx('wechat_identities').whereIn('account_id', merged).update({ account_id: kept.id, updated_at: now });
-    if (others.some((owner) => Boolean(owner.disabled)))
-      await trx('accounts').where({ id: kept.id }).update({ disabled: true, updated_at: now });
-    await revoke(trx, merged);
+    // A block goes with the person: the account that stays is blocked too, and then loses
+    // everything it was issued, as blocking it by hand would do.
+    const inheritsBlock = !kept.disabled && others.some((owner) => Boolean(owner.disabled));
+    if (inheritsBlock) await trx('accounts').where({ id: kept.id }).update({ disabled: true, updated_at: now });
+    await revoke(trx, inheritsBlock ? [kept.id, ...merged] : merged);
     await trx('accounts').whereIn('id', merged).del();
     return { kept: kept.id, merged };
   });
@@ -61,5 +59,11 @@ export async function mergeAccountsSharingUnionid(
       'accounts sharing a unionid merged into the oldest',
     );
   }
-  return result.kept;
+  return { owner: result.kept, merged: result.merged.length > 0 };
+}
+
+/** The account that owns the unionid afterwards, and whether accounts were merged into it (it may have changed: blocked). */
+export interface MergeResult {
+  owner: string | undefined;
+  merged: boolean;
 }

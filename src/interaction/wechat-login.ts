@@ -1,6 +1,7 @@
 import type { AccountStore } from '../accounts/store.js';
 import type { AvatarStore } from '../accounts/avatars.js';
 import type { Account, WeChatProfile } from '../accounts/types.js';
+import type { MergeResult } from '../accounts/merge.js';
 import type { WeChatApp, WeChatClient, WeChatOAuthToken } from '../wechat/client.js';
 import type { Logger } from '../log.js';
 import { WeChatError } from '../wechat/errors.js';
@@ -29,7 +30,7 @@ export class WeChatLogin {
      * Merges the accounts sharing a unionid into the oldest; that account's id (accounts/merge.ts).
      * `browserSession`: the uid of the session this sign-in will replace, left for it to replace.
      */
-    private readonly mergeSharing: (unionid: string, browserSession?: string) => Promise<string | undefined>,
+    private readonly mergeSharing: (unionid: string, browserSession?: string) => Promise<MergeResult>,
     private readonly avatars?: AvatarStore,
   ) {}
 
@@ -76,8 +77,9 @@ export class WeChatLogin {
 
   /** The account that owns `unionid` once any duplicates are merged into the oldest. */
   private async mergedAccount(unionid: string, account: Account, browserSession: string | undefined): Promise<Account> {
-    const owner = await this.mergeSharing(unionid, browserSession);
-    if (!owner || owner === account.id) return account;
+    const { owner, merged } = await this.mergeSharing(unionid, browserSession);
+    // After a merge the account that stays is read again: it may have inherited a block.
+    if (!owner || (owner === account.id && !merged)) return account;
     return (await this.accounts.findById(owner)) ?? account;
   }
 
