@@ -249,7 +249,7 @@ describe('an authorization request past the size bounds', () => {
     ['a huge query', { claims: JSON.stringify({ userinfo: { x: { values: ['y'.repeat(9000)] } } }) }, /larger than 8192 bytes/],
   ])('gets invalid_request and stores nothing (%s)', async (_name, extra, message) => {
     const before = await countInteractions();
-    const { url } = await t.rp.start('openid', extra as Record<string, string>);
+    const { url } = await t.rp.start('openid', extra);
     const response = await fetch(url, { redirect: 'manual' });
     expect(response.status).toBe(400);
     expect(await response.text()).toMatch(message);
