@@ -18,6 +18,40 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (env: Record<string, string>, until?: RegExp) => runService(dir, env, until);
 
+/** The compiled service on `port` with an SQLite file of its own; `seen` waits for a pattern in its output. */
+function startService(port: number, database: string) {
+  const child = spawn(process.execPath, [MAIN], {
+    cwd: dir,
+    env: {
+      PATH: process.env.PATH ?? '',
+      CLIENTS_FILE: SHIPPED_CLIENTS,
+      PORT: String(port),
+      // Several services at once: metrics on any free port.
+      METRICS_PORT: '0',
+      DATABASE_URL: `sqlite:${join(dir, database)}`,
+    },
+  });
+  let output = '';
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout.on('data', collect);
+  child.stderr.on('data', collect);
+  const seen = (pattern: RegExp) =>
+    new Promise<void>((resolve) => {
+      const check = () => {
+        if (pattern.test(output)) {
+          child.stdout.off('data', check);
+          resolve();
+        }
+      };
+      child.stdout.on('data', check);
+      check();
+    });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { child, seen, exited };
+}
+
 describe('starting the service', () => {
   it('creates and migrates the default SQLite database (data/idp.sqlite3) on first start, then stops cleanly on SIGTERM', async () => {
     const result = await run({ PORT: String(await freePort()) }, /"event":"started"/);
@@ -30,24 +64,9 @@ describe('starting the service', () => {
   it('cuts off a connection that never finishes its headers, rather than hold it for minutes', async () => {
     // The attack: thousands of connections each sending half a request line and waiting.
     const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        CLIENTS_FILE: SHIPPED_CLIENTS,
-        PORT: String(port),
-        METRICS_PORT: '0',
-        DATABASE_URL: `sqlite:${join(dir, 'slow.sqlite3')}`,
-      },
-    });
+    const { child, seen } = startService(port, 'slow.sqlite3');
     try {
-      await new Promise<void>((resolve) => {
-        let output = '';
-        child.stdout.on('data', (chunk: Buffer) => {
-          output += chunk.toString();
-          if (output.includes('"event":"started"')) resolve();
-        });
-      });
+      await seen(/"event":"started"/);
       const answer = await new Promise<string>((resolve, reject) => {
         const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nHost: localhost\r\n'));
         let text = '';
@@ -63,36 +82,7 @@ describe('starting the service', () => {
 
   it('on SIGTERM finishes a request in flight before it stops', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, [MAIN], {
-      cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        CLIENTS_FILE: SHIPPED_CLIENTS,
-        PORT: String(port),
-        // Several services at once: metrics on any free port.
-        METRICS_PORT: '0',
-        DATABASE_URL: `sqlite:${join(dir, 'inflight.sqlite3')}`,
-      },
-    });
-    let output = '';
-    const seen = (pattern: RegExp) =>
-      new Promise<void>((resolve) => {
-        const check = () => {
-          if (pattern.test(output)) {
-            child.stdout.off('data', check);
-            resolve();
-          }
-        };
-        child.stdout.on('data', check);
-        check();
-      });
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { child, seen, exited } = startService(port, 'inflight.sqlite3');
     await seen(/"event":"started"/);
 
     // A token request whose body is still on its way when the stop signal arrives.
