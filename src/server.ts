@@ -70,7 +70,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
   // create is the default's data/ directory.
   const target = databaseTarget(settings.databaseUrl);
   if (target.kind === 'sqlite' && target.file !== ':memory:') mkdirSync(dirname(target.file!), { recursive: true });
-  const db = createKnex(settings.databaseUrl, logger);
+  const db = createKnex(settings.databaseUrl, logger, { sqliteSynchronous: settings.sqliteSynchronous });
   try {
     await waitForDatabase(db, settings.databaseUrl, settings.databaseWaitSeconds, logger);
     await migrateLatest(db);

@@ -3,6 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it, expect } from '@jest/globals';
 import { readSettings } from '../src/config/env.js';
+import { createKnex } from '../src/db/knex.js';
+
+interface SqlitePragmas {
+  pragma(p: string, o: { simple: true }): unknown;
+}
 import { readClients } from '../src/config/clients.js';
 import { ConfigError, loadConfig } from '../src/config/index.js';
 
@@ -63,6 +68,29 @@ describe('settings from the environment', () => {
     });
     expect(s.cookieKeys).toHaveLength(1);
     expect(Buffer.from(s.cookieKeys[0]!, 'base64url')).toHaveLength(32);
+  });
+
+  it('makes SQLite commits durable (synchronous FULL) unless the operator chooses NORMAL', async () => {
+    expect(readSettings({}).sqliteSynchronous).toBe('FULL');
+    expect(readSettings({ SQLITE_SYNCHRONOUS: 'NORMAL' }).sqliteSynchronous).toBe('NORMAL');
+    expect((await configError(() => readSettings({ SQLITE_SYNCHRONOUS: 'OFF' }))).problems).toEqual([
+      expect.stringMatching(/^SQLITE_SYNCHRONOUS: must be FULL or NORMAL/),
+    ]);
+    // What the connection then runs with: 2 is FULL, 1 NORMAL.
+    for (const [choice, level] of [
+      ['FULL', 2],
+      ['NORMAL', 1],
+    ] as const) {
+      const db = createKnex('sqlite::memory:', undefined, { sqliteSynchronous: choice });
+      try {
+        const pool = db.client as { acquireConnection(): Promise<SqlitePragmas>; releaseConnection(c: SqlitePragmas): Promise<void> };
+        const conn = await pool.acquireConnection();
+        expect(conn.pragma('synchronous', { simple: true })).toBe(level);
+        await pool.releaseConnection(conn);
+      } finally {
+        await db.destroy();
+      }
+    }
   });
 
   it('serves metrics apart from the public port, on loopback unless told', async () => {

@@ -18,6 +18,8 @@ export interface Settings {
   /** Where /metrics is served, apart from the public port: loopback unless told. */
   metricsPort: number;
   metricsHost: string;
+  /** SQLite only: how a commit is made durable (see db/knex.ts). */
+  sqliteSynchronous: 'FULL' | 'NORMAL';
   /** Absolute http(s) URL without path, trailing slash, query or fragment. */
   issuer: string;
   databaseUrl: string;
@@ -127,6 +129,7 @@ const EnvSchema = z.object({
       ),
   ),
   METRICS_HOST: optional(listenHost),
+  SQLITE_SYNCHRONOUS: optional(z.enum(['FULL', 'NORMAL'], 'must be FULL or NORMAL')),
   ISSUER: optional(issuerUrl),
   DATABASE_URL: optional(
     z.string().refine((v) => /^(sqlite:|postgres:\/\/|postgresql:\/\/)/.test(v), 'must start with sqlite:, postgres:// or postgresql://'),
@@ -243,6 +246,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     host: vars.HOST ?? (sandbox ? '127.0.0.1' : undefined),
     metricsPort,
     metricsHost: vars.METRICS_HOST ?? '127.0.0.1',
+    sqliteSynchronous: vars.SQLITE_SYNCHRONOUS ?? 'FULL',
     issuer,
     databaseUrl,
     databaseWaitSeconds: vars.DATABASE_WAIT_SECONDS ?? 15,

@@ -8,8 +8,11 @@ import { checkpointInBackground, type Checkpointer } from './sqlite-checkpoints.
  * One knex instance for the whole process, built from DATABASE_URL.
  * `sqlite:<path>` uses the embedded better-sqlite3 driver; `postgres://…` uses pg.
  */
-export function knexConfig(databaseUrl: string, logger?: Logger): Knex.Config {
-  return { ...driverConfig(databaseUrl), log: knexLog(logger) };
+/** How SQLite makes a commit durable (PRAGMA synchronous): FULL unless the operator chooses NORMAL. */
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
+export function knexConfig(databaseUrl: string, logger?: Logger, options: { sqliteSynchronous?: SqliteSynchronous } = {}): Knex.Config {
+  return { ...driverConfig(databaseUrl, options.sqliteSynchronous ?? 'FULL'), log: knexLog(logger) };
 }
 
 /**
@@ -29,7 +32,7 @@ function knexLog(logger: Logger | undefined): Knex.Config['log'] {
   };
 }
 
-function driverConfig(databaseUrl: string): Knex.Config {
+function driverConfig(databaseUrl: string, synchronous: SqliteSynchronous): Knex.Config {
   if (databaseUrl.startsWith('sqlite:')) {
     const file = databaseUrl.slice('sqlite:'.length);
     return {
@@ -46,10 +49,10 @@ function driverConfig(databaseUrl: string): Knex.Config {
         max: 1,
         afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
           conn.pragma('journal_mode = WAL');
-          // With WAL, NORMAL syncs at checkpoints instead of at every commit: the database
-          // stays consistent on power loss and may lose only the last commits, which SQLite
-          // recommends for WAL; a sign-in no longer waits for the disk a dozen times.
-          conn.pragma('synchronous = NORMAL');
+          // FULL: a commit is on disk before it is acknowledged, so a power loss cannot bring a
+          // spent code or refresh token back. NORMAL (the operator's choice, SQLITE_SYNCHRONOUS)
+          // syncs at checkpoints only: still consistent, but the last commits may be lost.
+          conn.pragma(`synchronous = ${synchronous}`);
           conn.pragma('foreign_keys = ON');
           conn.pragma('busy_timeout = 5000');
           // The log is copied back into the database by a worker thread, not in our commits.
@@ -97,8 +100,8 @@ function checkpointWithConnection(conn: SqliteConnection, checkpointer: Checkpoi
 }
 
 /** Opens the database; an SQLite file is created where it is named (its directory must exist). */
-export function createKnex(databaseUrl: string, logger?: Logger): Knex {
-  return knexFactory(knexConfig(databaseUrl, logger));
+export function createKnex(databaseUrl: string, logger?: Logger, options: { sqliteSynchronous?: SqliteSynchronous } = {}): Knex {
+  return knexFactory(knexConfig(databaseUrl, logger, options));
 }
 
 const LOCK_WAIT_MS = 60_000;
