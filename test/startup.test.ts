@@ -18,18 +18,23 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const run = (env: Record<string, string>, until?: RegExp) => runService(dir, env, until);
 
+/** The environment a started service gets here: only what an operator would set. */
+function serviceEnv(port: number, database: string): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '',
+    CLIENTS_FILE: SHIPPED_CLIENTS,
+    PORT: String(port),
+    // Several services at once: metrics on any free port.
+    METRICS_PORT: '0',
+    DATABASE_URL: `sqlite:${join(dir, database)}`,
+  };
+}
+
 /** The compiled service on `port` with an SQLite file of its own; `seen` waits for a pattern in its output. */
 function startService(port: number, database: string) {
   const child = spawn(process.execPath, [MAIN], {
     cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? '',
-      CLIENTS_FILE: SHIPPED_CLIENTS,
-      PORT: String(port),
-      // Several services at once: metrics on any free port.
-      METRICS_PORT: '0',
-      DATABASE_URL: `sqlite:${join(dir, database)}`,
-    },
+    env: serviceEnv(port, database),
   });
   let output = '';
   const collect = (chunk: Buffer) => {
@@ -168,14 +173,7 @@ describe('starting the service', () => {
     const port = await freePort();
     const npm = spawn('npm', ['start', '--prefix', projectRoot], {
       cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        CLIENTS_FILE: SHIPPED_CLIENTS,
-        PORT: String(port),
-        // Several services at once: metrics on any free port.
-        METRICS_PORT: '0',
-        DATABASE_URL: `sqlite:${join(dir, 'npm.sqlite3')}`,
-      },
+      env: serviceEnv(port, 'npm.sqlite3'),
     });
     let output = '';
     npm.stdout.on('data', (chunk: Buffer) => {
@@ -202,14 +200,7 @@ describe('starting the service', () => {
     const command = `${process.execPath} ${MAIN}`;
     const child = spawn('script', ['-qec', command, '/dev/null'], {
       cwd: dir,
-      env: {
-        PATH: process.env.PATH ?? '',
-        CLIENTS_FILE: SHIPPED_CLIENTS,
-        PORT: String(port),
-        // Several services at once: metrics on any free port.
-        METRICS_PORT: '0',
-        DATABASE_URL: `sqlite:${join(dir, 'tty.sqlite3')}`,
-      },
+      env: serviceEnv(port, 'tty.sqlite3'),
     });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
