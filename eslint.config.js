@@ -10,11 +10,12 @@ const TOP = ['**/observability/*', '**/sandbox/*', '**/demo/*', '**/server.js', 
 const LAYERS = [
   {
     files: ['src/{config,db,http,cli}/**', 'src/{log,paths,request-context,migrate}.ts'],
-    forbidden: ['wechat', 'pages', 'accounts', 'oidc', 'interaction'],
+    forbidden: ['wechat', 'pages', 'limits', 'accounts', 'oidc', 'interaction'],
   },
-  { files: ['src/wechat/**'], forbidden: ['db', 'pages', 'accounts', 'oidc', 'interaction'] },
-  { files: ['src/pages/**'], forbidden: ['wechat', 'accounts', 'oidc', 'interaction'] },
-  { files: ['src/accounts/**'], forbidden: ['wechat', 'pages', 'oidc', 'interaction'] },
+  { files: ['src/wechat/**'], forbidden: ['db', 'pages', 'limits', 'accounts', 'oidc', 'interaction'] },
+  { files: ['src/pages/**'], forbidden: ['wechat', 'limits', 'accounts', 'oidc', 'interaction'] },
+  { files: ['src/limits/**'], forbidden: ['wechat', 'accounts', 'oidc', 'interaction'] },
+  { files: ['src/accounts/**'], forbidden: ['wechat', 'pages', 'limits', 'oidc', 'interaction'] },
   { files: ['src/oidc/**'], forbidden: ['wechat', 'interaction'] },
   { files: ['src/interaction/**'], forbidden: [] },
 ];

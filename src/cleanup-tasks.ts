@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { CleanupTask } from './db/cleanup.js';
 import { StateStore } from './interaction/states.js';
+import { deleteUnstartedInteractions } from './interaction/unstarted.js';
 import { deleteRetiredKeys } from './oidc/keys.js';
 import { deleteExpiredModels } from './oidc/stored-rows.js';
 
@@ -10,6 +11,8 @@ export function cleanupTasks(db: Knex): Record<string, CleanupTask> {
   return {
     models: () => deleteExpiredModels(db),
     states: () => states.deleteExpired(),
+    // After the states: an interaction whose state just expired counts as never started.
+    unstarted_interactions: () => deleteUnstartedInteractions(db),
     keys: async () => (await deleteRetiredKeys(db)).length,
   };
 }

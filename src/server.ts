@@ -40,6 +40,7 @@ import { homeRouter } from './pages/home.js';
 import { messageRouter, renderMessage } from './pages/message-page.js';
 import { issuerHostOnly } from './pages/issuer-host.js';
 import { requestLog } from './observability/request-log.js';
+import { rateLimits } from './limits/rate-limits.js';
 import { Metrics } from './observability/metrics.js';
 import { HEALTH_PATHS, healthRouter } from './observability/health.js';
 
@@ -150,6 +151,17 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(securityHeaders({ https, isApiPath: isProviderApiPath }));
     if (https) koa.use(secureCookies);
     koa.use(errorPages(logger));
+    // Pages render from here on: the limits answer a browser with one.
+    installViews(koa, pages);
+    koa.use(
+      rateLimits({
+        db,
+        settings: settings.rateLimits,
+        clientIds: new Set(clients.map((client) => client.client_id)),
+        logger,
+        onLimited: metrics.rateLimited,
+      }),
+    );
     // Protocol requests (tokens, userinfo, discovery, …) are most of the traffic: straight to
     // oidc-provider, past the routers of our pages.
     const toProvider = async (ctx: Koa.Context) => {
@@ -160,7 +172,6 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     // The login step's writes (the interaction it ends) go with those of the sign-in it resumes.
     koa.use(heldWritesScope);
     koa.use(healthRouter({ db }).routes());
-    installViews(koa, pages);
     koa.use(rememberLanguageChoice);
     koa.use(staticFiles(['style.css', 'favicon.svg']));
     koa.use(homeRouter({ demo: settings.demo, issuer: settings.issuer }).routes());

@@ -42,6 +42,8 @@ export interface Settings {
   /** Inside WeChat, try `snsapi_base` first: known people sign in without WeChat's prompt. */
   silentLogin: boolean;
   logLevel: LogLevel;
+  /** Requests per minute to the limited endpoints, per address and per client; 0 = no limit. */
+  rateLimits: { perAddress: number; perClient: number };
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -95,6 +97,13 @@ const seconds = (max: number) =>
     .regex(/^\d+$/, `must be a whole number of seconds from 0 to ${max}`)
     .transform(Number)
     .pipe(z.number().max(max, `must be a whole number of seconds from 0 to ${max}`));
+
+/** A count of requests per minute, 0 meaning no limit. */
+const perMinute = z
+  .string()
+  .regex(/^\d+$/, 'must be a whole number of requests per minute (0 turns the limit off)')
+  .transform(Number)
+  .pipe(z.number().max(1_000_000, 'must be at most 1000000 requests per minute (0 turns the limit off)'));
 
 /** An on/off setting. */
 const flag = z
@@ -150,6 +159,8 @@ const EnvSchema = z.object({
   ),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   TRUST_PROXY: optional(flag),
+  RATE_LIMIT_PER_ADDRESS: optional(perMinute),
+  RATE_LIMIT_PER_CLIENT: optional(perMinute),
   WECHAT_SILENT_LOGIN: optional(flag),
 });
 
@@ -263,5 +274,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     trustProxy: vars.TRUST_PROXY === '1' || vars.TRUST_PROXY === 'true',
     silentLogin: vars.WECHAT_SILENT_LOGIN === '1' || vars.WECHAT_SILENT_LOGIN === 'true',
     logLevel: vars.LOG_LEVEL ?? 'info',
+    // Generous per address: carrier NAT puts many phones behind one (a sign-in is about three
+    // requests from the browser and two from the app's server). See docs/operations.md.
+    rateLimits: { perAddress: vars.RATE_LIMIT_PER_ADDRESS ?? 600, perClient: vars.RATE_LIMIT_PER_CLIENT ?? 3000 },
   };
 }

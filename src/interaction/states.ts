@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { PreparedQuery } from '../db/prepared.js';
 import { WECHAT_STATE } from '../wechat/authorize-url.js';
 
-const TABLE = 'wechat_states';
+export const STATES_TABLE = 'wechat_states';
 // Longer than a WeChat code lives (5 minutes), shorter than the interaction (30 minutes).
 const STATE_TTL_MS = 10 * 60 * 1000;
 
@@ -34,12 +34,12 @@ export class StateStore {
       db.raw(
         'insert into ?? (state, uid, app_id, scope, expires_at) values (?, ?, ?, ?, ?) ' +
           'on conflict (uid, app_id, scope) do update set expires_at = excluded.expires_at returning state',
-        [TABLE, state, uid, app_id, scope, expires_at],
+        [STATES_TABLE, state, uid, app_id, scope, expires_at],
       ),
     );
     // Raw SQL: knex drops RETURNING from a delete on SQLite, which supports it since 3.35.
     this.spend = new PreparedQuery(db, ['state', 'uid', 'now'], ({ state, uid, now }) =>
-      db.raw('delete from ?? where state = ? and uid = ? and expires_at > ? returning app_id, scope', [TABLE, state, uid, now]),
+      db.raw('delete from ?? where state = ? and uid = ? and expires_at > ? returning app_id, scope', [STATES_TABLE, state, uid, now]),
     );
   }
 
@@ -68,8 +68,8 @@ export class StateStore {
   async deleteExpired(batchSize = 1000): Promise<number> {
     let total = 0;
     for (;;) {
-      const expired = this.db(TABLE).select('state').where('expires_at', '<=', Date.now()).limit(batchSize);
-      const deleted = await this.db(TABLE).whereIn('state', expired).del();
+      const expired = this.db(STATES_TABLE).select('state').where('expires_at', '<=', Date.now()).limit(batchSize);
+      const deleted = await this.db(STATES_TABLE).whereIn('state', expired).del();
       total += deleted;
       if (deleted < batchSize) return total;
     }

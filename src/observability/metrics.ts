@@ -4,6 +4,8 @@ import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client
 import type { SigninOutcome } from '../interaction/routes.js';
 import type { WeChatAttempt } from '../wechat/client.js';
 import { statusOf } from './request-log.js';
+import type { LimitName } from '../limits/rate-limits.js';
+import type { LimitedRoute } from '../limits/limited-routes.js';
 
 const SIGNIN_OUTCOMES: readonly SigninOutcome[] = [
   'registered',
@@ -84,6 +86,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly rateLimitedRequests = new Counter({
+    name: 'idp_rate_limited_total',
+    help: 'Requests refused with 429, by the limit they went over (address, client) and the kind of route (page, program).',
+    labelNames: ['limit', 'route'] as const,
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'idp_http_request_duration_seconds',
     help: 'Duration of HTTP requests, by method, route pattern and status.',
@@ -100,6 +109,11 @@ export class Metrics {
   /** For the interaction router: one sign-in outcome. */
   readonly signin = (outcome: SigninOutcome): void => {
     this.signins.inc({ outcome });
+  };
+
+  /** For the rate limits: one request refused. */
+  readonly rateLimited = (limit: LimitName, route: LimitedRoute): void => {
+    this.rateLimitedRequests.inc({ limit, route });
   };
 
   /** For the WeChat client: one attempt at an endpoint. */

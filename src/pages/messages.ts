@@ -105,6 +105,14 @@ export const messages = {
         'cannot sign in. Go back to the app, or contact its developer.',
     },
   },
+  too_many_requests: {
+    status: 429,
+    zh: { title: '请求太频繁', text: '来自你的网络的登录请求太多了。请稍等片刻再试。' },
+    en: {
+      title: 'Too many requests',
+      text: 'Too many sign-in requests came from your network. Please wait a moment and try again.',
+    },
+  },
   service_unavailable: {
     status: 503,
     zh: { title: '服务暂时不可用', text: '登录服务暂时无法访问数据，你的登录没有完成，也没有留下任何半成品。请稍后重试。' },
