@@ -4,6 +4,9 @@ import type { Knex } from 'knex';
 import { errors, type Adapter } from 'oidc-provider';
 import { createKnex, migrateLatest } from '../src/db/knex.js';
 import { knexAdapterFactory } from '../src/oidc/adapter.js';
+import { GrantGone, writeSender } from '../src/oidc/send-writes.js';
+import { revokeAccounts } from '../src/oidc/stored-rows.js';
+import type { HeldWrite } from '../src/oidc/held-writes.js';
 import { testDatabaseUrl } from './helpers/database.js';
 import { appWith, type App } from './helpers/fronted-app.js';
 
@@ -87,6 +90,48 @@ describe('the provider adapter', () => {
     expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
     const loser = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected')!;
     expect(loser.reason).toBeInstanceOf(errors.InvalidGrant);
+  });
+
+  it('has the loser of that race revoke the grant, as a later reuse does', async () => {
+    await models('Grant').upsert('raced-grant', { accountId: 'a1' }, 60);
+    await models('AuthorizationCode').upsert('raced', { accountId: 'a1', grantId: 'raced-grant' }, 60);
+    await models('AccessToken').upsert('raced-token', { accountId: 'a1', grantId: 'raced-grant' }, 60);
+    await models('AuthorizationCode').consume('raced');
+    await expect(knexAdapterFactory(other)('AuthorizationCode').consume('raced')).rejects.toBeInstanceOf(errors.InvalidGrant);
+    expect(await models('Grant').find('raced-grant')).toBeUndefined();
+    expect(await models('AccessToken').find('raced-token')).toBeUndefined();
+  });
+
+  it('never stores a token whose grant was revoked while its request ran (a block, a reuse), nor anything else of that request', async () => {
+    const send = writeSender(db, 'oidc_models');
+    const row = (model: string, id: string, grantId: string | null): HeldWrite => ({
+      kind: 'upsert',
+      values: {
+        model,
+        id,
+        payload: '{}',
+        grant_id: grantId,
+        uid: null,
+        user_code: null,
+        account_id: 'a2',
+        session_uid: null,
+        expires_at: Date.now() + 60_000,
+      },
+    });
+    await models('Grant').upsert('kept-grant', { accountId: 'a2' }, 60);
+    await models('Grant').upsert('blocked-grant', { accountId: 'a2' }, 60);
+    await models('Session').upsert('a2-session', { accountId: 'a2' }, 60);
+    // The account is blocked between the request's start and its writes being sent.
+    await revokeAccounts(other, ['a2']);
+    await expect(
+      send([row('AccessToken', 'in-flight', 'blocked-grant'), { kind: 'destroy', model: 'Grant', id: 'kept-grant' }]),
+    ).rejects.toBeInstanceOf(GrantGone);
+    expect(await storedIds('AccessToken')).not.toContain('in-flight');
+
+    // A grant stored in the same writes, or still stored, lets them through.
+    await send([row('Grant', 'new-grant', null), row('AccessToken', 'with-new', 'new-grant')]);
+    await send([row('AccessToken', 'with-stored', 'new-grant')]);
+    expect(await storedIds('AccessToken')).toEqual(expect.arrayContaining(['with-new', 'with-stored']));
   });
 
   it('refuses to spend a code that is gone', async () => {

@@ -3,7 +3,7 @@ import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { PreparedQuery } from '../db/prepared.js';
 import { HeldWrites, heldWrites, type ModelValues, type WriteSender } from './held-writes.js';
 import { VALUE_COLUMNS, writeSender } from './send-writes.js';
-import { MODELS_TABLE } from './stored-rows.js';
+import { MODELS_TABLE, revokeGrant } from './stored-rows.js';
 
 type ValueColumn = (typeof VALUE_COLUMNS)[number];
 
@@ -25,7 +25,7 @@ class Statements {
   readonly revokeByGrantId: PreparedQuery<'model' | 'grant_id'>;
   private readonly send: WriteSender;
 
-  constructor(db: Knex) {
+  constructor(readonly db: Knex) {
     const stored = ['payload', 'expires_at', 'consumed_at'];
     this.upsert = new PreparedQuery(db, VALUE_COLUMNS, (row) => db(MODELS_TABLE).insert(row).onConflict(['model', 'id']).merge());
     this.findById = new PreparedQuery(db, ['model', 'id'], (where) => db(MODELS_TABLE).first(stored).where(where));
@@ -110,16 +110,29 @@ export class KnexAdapter implements Adapter {
   /**
    * Marks a code or refresh token used, at once. oidc-provider reads the row, checks it is
    * unused, then calls this: two requests with the same code at the same moment both pass its
-   * check, and only the statement can tell them apart. The one that changes no row gets
-   * `invalid_grant` and issues nothing.
+   * check, and only the statement can tell them apart. The one that changes no row is a
+   * reuse, as oidc-provider treats a later one: it revokes the grant and gets
+   * `invalid_grant`. The other request's tokens then die with the grant: stored before, they
+   * are deleted; held, they are never stored (send-writes.ts) and it gets `invalid_grant` too.
    */
   async consume(id: string): Promise<void> {
     await this.statements.held()?.flush();
     const spent = await this.statements.consume.run({ model: this.model, id, consumed_at: Date.now() });
-    if (spent.length === 0) throw new errors.InvalidGrant('grant request is invalid');
+    if (spent.length > 0) return;
+    const row = await this.statements.db(MODELS_TABLE).first('grant_id').where({ model: this.model, id });
+    if (row?.grant_id) await revokeGrant(this.statements.db, row.grant_id);
+    throw new errors.InvalidGrant('grant request is invalid');
   }
 
   async destroy(id: string): Promise<void> {
+    if (this.model === 'Grant') {
+      // At once, and with every code and token issued under it: oidc-provider revokes those
+      // model by model and the grant alongside, and a token stored in between (by a request
+      // that found the grant still there) would otherwise be left behind without it.
+      await this.statements.held()?.flush();
+      await revokeGrant(this.statements.db, id);
+      return;
+    }
     const held = this.statements.held();
     if (held) held.destroy(this.model, id);
     else await this.statements.destroy.run({ model: this.model, id });

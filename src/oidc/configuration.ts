@@ -60,7 +60,18 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
       pushedAuthorizationRequests: { enabled: false },
       // An app may look into and revoke only the tokens issued to it.
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
-      introspection: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
+      // …and a token of a blocked or deleted account is inactive, whatever the token says:
+      // the account is read at every call (userinfo does the same through findAccount).
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => {
+          if (token.clientId !== client.clientId) return false;
+          const accountId = 'accountId' in token ? token.accountId : undefined;
+          if (!accountId) return true;
+          const account = await options.accounts.findById(accountId);
+          return account !== undefined && !account.disabled;
+        },
+      },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
     },

@@ -26,7 +26,21 @@ export async function deleteExpiredModels(db: Knex, batchSize = 1000): Promise<n
  */
 export async function revokeAccounts(db: Knex, accountIds: string[], options: { keepSession?: string } = {}): Promise<number> {
   if (accountIds.length === 0) return 0;
+  // The grants first, in a statement of their own: a request in flight that holds tokens of
+  // one either stored them before (the second statement, which sees them, deletes them) or
+  // finds its grant gone and stores nothing (send-writes.ts).
+  const grants = await db(MODELS_TABLE).whereIn('account_id', accountIds).where({ model: 'Grant' }).del();
   const rows = db(MODELS_TABLE).whereIn('account_id', accountIds);
   if (options.keepSession) rows.whereNot((kept) => void kept.where({ model: 'Session', uid: options.keepSession }));
-  return rows.del();
+  return grants + (await rows.del());
+}
+
+/**
+ * Revokes one grant and every code and token issued under it, as oidc-provider does when a
+ * code or refresh token is used again; grant row first, for the reason given above. An
+ * interaction naming the grant stays: it may be a sign-in under way that will replace it.
+ */
+export async function revokeGrant(db: Knex, grantId: string): Promise<void> {
+  await db(MODELS_TABLE).where({ model: 'Grant', id: grantId }).del();
+  await db(MODELS_TABLE).where({ grant_id: grantId }).whereNot({ model: 'Interaction' }).del();
 }
