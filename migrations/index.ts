@@ -8,6 +8,7 @@ import * as modelSessionUid from './20261201_001_model_session_uid.js';
 import * as modelUidIndex from './20261202_001_model_uid_index.js';
 import * as oneStatePerInteraction from './20261204_001_one_state_per_interaction.js';
 import * as rateLimits from './20261204_002_rate_limits.js';
+import * as logoutNotices from './20261204_003_logout_notices.js';
 
 // Migrations are listed here rather than discovered on disk, so the same list works from
 // the TypeScript sources (tests), from dist/ (npm start) and from the knex CLI.
@@ -21,6 +22,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261202_001_model_uid_index': modelUidIndex,
   '20261204_001_one_state_per_interaction': oneStatePerInteraction,
   '20261204_002_rate_limits': rateLimits,
+  '20261204_003_logout_notices': logoutNotices,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -20,6 +20,7 @@ import { heldWritesScope } from './oidc/held-writes.js';
 import { cachePublicDocuments } from './oidc/public-documents.js';
 import { boundedAuthorizationRequests } from './oidc/request-size.js';
 import { revokeAccounts } from './oidc/stored-rows.js';
+import { startLogoutDelivery } from './oidc/logout-delivery.js';
 import { mergeAccountsSharingUnionid } from './accounts/merge.js';
 import { providerConfiguration } from './oidc/configuration.js';
 import { WeChatClient, type WeChatApp } from './wechat/client.js';
@@ -98,6 +99,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       silentLogin: settings.silentLogin,
     });
 
+    const metrics = new Metrics();
     const pages = { cache: settings.nodeEnv !== 'development', sandbox: settings.sandbox };
     const https = settings.issuer.startsWith('https:');
     const buildProvider = (signingKeys: JWK[]): Provider => {
@@ -127,6 +129,18 @@ export async function createIdentityProvider(config: Config, logger = createLogg
         if (ctx.status === 404 && !ctx.body) await renderMessage(ctx, 'not_found');
       });
       provider.use(databaseOutageAnswers);
+      // Sign-out: oidc-provider sends the logout tokens itself, once, while the page waits.
+      provider.on('backchannel.success', (_ctx, client, accountId) => {
+        logger.info({ event: 'backchannel_logout', client: client.clientId, sub: accountId, outcome: 'sent' }, 'logout token sent');
+        metrics.backchannelLogout('sent');
+      });
+      provider.on('backchannel.error', (_ctx, error, client, accountId) => {
+        logger.warn(
+          { event: 'backchannel_logout', client: client.clientId, sub: accountId, outcome: 'failed', message: error.message },
+          'logout token not taken at sign-out',
+        );
+        metrics.backchannelLogout('failed');
+      });
       provider.on('server_error', (ctx, error) => {
         noteDatabaseOutage(ctx, error);
         logger.error({ event: 'provider_error', name: error.name, message: error.message }, 'oidc-provider server error');
@@ -135,10 +149,10 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     };
     const live = new LiveProvider(buildProvider, keySet);
     const keyWatch = live.watch(db, logger);
+    const logoutDelivery = startLogoutDelivery({ db, provider: () => live.current, logger, onOutcome: metrics.backchannelLogout });
 
     // Operations first: every request is logged and timed, probes and scrapes answer before
     // any page machinery runs (and are logged at debug only).
-    const metrics = new Metrics();
     const koa = new Koa();
     koa.keys = settings.cookieKeys;
     koa.proxy = settings.trustProxy;
@@ -235,6 +249,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       avatars,
       async close() {
         keyWatch.stop();
+        await logoutDelivery.stop();
         await avatars.settled();
         await db.destroy();
       },

@@ -364,17 +364,19 @@ describe('clients file', () => {
     expect(error.message).not.toContain('weak-but-secret');
   });
 
-  it('refuses http redirects in production, localhost included', async () => {
+  it('refuses http redirects and logout URIs in production, localhost included', async () => {
     const file = await clientsFile([
       shop({
         redirect_uris: ['http://localhost:3000/cb'],
         post_logout_redirect_uris: ['https://shop.example.com/', 'http://shop.example.com/'],
+        backchannel_logout_uri: 'http://shop.internal/logout',
       }),
     ]);
     const error = await configError(() => readClients(file, {}, { production: true }));
     expect(error.problems).toEqual([
       expect.stringMatching(/client "shop" field redirect_uris\[0\]: .*https/),
       expect.stringMatching(/client "shop" field post_logout_redirect_uris\[1\]: .*https/),
+      expect.stringMatching(/client "shop" field backchannel_logout_uri: .*https/),
     ]);
     await expect(readClients(file, {}, dev)).resolves.toHaveLength(1);
   });

@@ -3,7 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
-import { loginStepRedirect, resumeCookies, saveInteractionResult, type LoginStepRedirect } from '../src/oidc/internals.js';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { loginStepRedirect, resumeCookies, saveInteractionResult, sendLogoutToken, type LoginStepRedirect } from '../src/oidc/internals.js';
 import { interactionPath } from '../src/oidc/routes.js';
 import { TTL } from '../src/oidc/ttl.js';
 
@@ -46,14 +47,35 @@ let server: Server;
 let issuer: string;
 let provider: Provider;
 const seen: LoginStepRedirect[] = [];
+// An app's back-channel logout endpoint: what it was sent, and the status it answers with.
+let receiver: Server;
+const received: Array<{ contentType: string | undefined; body: string }> = [];
+let receiverStatus = 200;
 
 beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      received.push({ contentType: req.headers['content-type'], body });
+      res.statusCode = receiverStatus;
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const logoutClient = {
+    client_id: 'contract-logout-app',
+    client_secret: 'contract-secret-0123456789abcdef',
+    redirect_uris: ['https://logout-app.example/cb'],
+    backchannel_logout_uri: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/logout`,
+    backchannel_logout_session_required: true,
+  };
   server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   provider = new Provider(issuer, {
     adapter: MapAdapter,
-    clients: [CLIENT],
+    clients: [CLIENT, logoutClient],
     cookies: { keys: COOKIE_KEYS },
     jwks: {
       keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'contract', use: 'sig' }],
@@ -61,7 +83,7 @@ beforeAll(async () => {
     ttl: { ...TTL },
     interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
-    features: { devInteractions: { enabled: false } },
+    features: { devInteractions: { enabled: false }, backchannelLogout: { enabled: true } },
     pkce: { required: () => false },
     renderError: async (ctx, out) => {
       ctx.body = out;
@@ -88,7 +110,10 @@ beforeAll(async () => {
     })();
   });
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  await new Promise<void>((resolve) => receiver.close(() => resolve()));
+});
 
 /** Starts an authorization: the interaction oidc-provider made, as the fence read it, and the browser's cookies. */
 async function startAuthorization(): Promise<{ response: Response; step: LoginStepRedirect | undefined; cookies: string }> {
@@ -190,5 +215,37 @@ describe('oidc-provider, as src/oidc/internals.ts relies on it', () => {
     } finally {
       MapAdapter.refuseConsume = false;
     }
+  });
+
+  it('sends a signed logout token for (sub, sid) through sendLogoutToken, and says when a client has nowhere to send it', async () => {
+    received.length = 0;
+    expect(await sendLogoutToken(provider, 'contract-logout-app', 'contract-account', 'contract-sid')).toBe(true);
+    expect(received).toHaveLength(1);
+    expect(received[0]!.contentType).toBe('application/x-www-form-urlencoded');
+    const token = new URLSearchParams(received[0]!.body).get('logout_token')!;
+    const { payload, protectedHeader } = await jwtVerify(token, createRemoteJWKSet(new URL(`${issuer}/jwks`)), {
+      issuer,
+      audience: 'contract-logout-app',
+      typ: 'logout+jwt',
+    });
+    expect(protectedHeader.alg).toBe('RS256');
+    expect(payload).toMatchObject({
+      sub: 'contract-account',
+      sid: 'contract-sid',
+      events: { 'http://schemas.openid.net/event/backchannel-logout': {} },
+      jti: expect.any(String),
+      iat: expect.any(Number),
+    });
+    expect(payload.nonce).toBeUndefined();
+
+    // An app that does not answer 200 or 204: the send fails, so it can be tried again.
+    receiverStatus = 500;
+    try {
+      await expect(sendLogoutToken(provider, 'contract-logout-app', 'contract-account', 'contract-sid')).rejects.toThrow(/500/);
+    } finally {
+      receiverStatus = 200;
+    }
+    expect(await sendLogoutToken(provider, CLIENT.client_id, 'contract-account')).toBe(false);
+    expect(await sendLogoutToken(provider, 'no-such-app', 'contract-account')).toBe(false);
   });
 });

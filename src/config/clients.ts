@@ -63,6 +63,8 @@ const KNOWN_FIELDS = [
   'default_max_age',
   'require_auth_time',
   'initiate_login_uri',
+  'backchannel_logout_uri',
+  'backchannel_logout_session_required',
   'skip_consent',
 ] as const;
 
@@ -82,6 +84,9 @@ function clientSchema(production: boolean) {
         .array(absoluteUrl.refine((v) => !v.includes('#'), 'must not have a fragment'))
         .min(1, 'must list at least one redirect URI'),
       post_logout_redirect_uris: z.array(absoluteUrl).optional(),
+      // Back-Channel Logout 1.0 §2.2: an absolute URL, no fragment; the app's server takes logout tokens there.
+      backchannel_logout_uri: absoluteUrl.refine((v) => !v.includes('#'), 'must not have a fragment').optional(),
+      backchannel_logout_session_required: z.boolean().optional(),
       // Only the code flow is offered: WeChat sign-in is interactive, so no client credentials.
       grant_types: z
         .array(z.enum(['authorization_code', 'refresh_token']))
@@ -122,6 +127,10 @@ function clientSchema(production: boolean) {
             ctx.addIssue({ code: 'custom', path: [field, index], message: 'must be an https URL when NODE_ENV=production' });
           }
         });
+      }
+      const logoutUri = client.backchannel_logout_uri;
+      if (logoutUri && URL.canParse(logoutUri) && new URL(logoutUri).protocol !== 'https:') {
+        ctx.addIssue({ code: 'custom', path: ['backchannel_logout_uri'], message: 'must be an https URL when NODE_ENV=production' });
       }
     });
 }

@@ -6,6 +6,7 @@ import type { WeChatAttempt } from '../wechat/client.js';
 import { statusOf } from './request-log.js';
 import type { LimitName } from '../limits/rate-limits.js';
 import type { LimitedRoute } from '../limits/limited-routes.js';
+import type { LogoutOutcome } from '../oidc/logout-delivery.js';
 
 const SIGNIN_OUTCOMES: readonly SigninOutcome[] = [
   'registered',
@@ -93,6 +94,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly backchannelLogouts = new Counter({
+    name: 'idp_backchannel_logout_total',
+    help: 'Logout tokens sent to apps (sign-out, block, merge), by outcome: sent, failed (retried after a block or merge), dropped.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'idp_http_request_duration_seconds',
     help: 'Duration of HTTP requests, by method, route pattern and status.',
@@ -114,6 +122,11 @@ export class Metrics {
   /** For the rate limits: one request refused. */
   readonly rateLimited = (limit: LimitName, route: LimitedRoute): void => {
     this.rateLimitedRequests.inc({ limit, route });
+  };
+
+  /** For back-channel logout: one logout token sent, refused, or given up on. */
+  readonly backchannelLogout = (outcome: LogoutOutcome): void => {
+    this.backchannelLogouts.inc({ outcome });
   };
 
   /** For the WeChat client: one attempt at an endpoint. */

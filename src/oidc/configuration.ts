@@ -74,8 +74,15 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
       },
       userinfo: { enabled: true },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      // Apps with a backchannel_logout_uri get a logout token when the person signs out here
+      // (sent by oidc-provider) and when their account is blocked or merged (logout-delivery.ts).
+      backchannelLogout: { enabled: true },
     },
     ttl: { ...TTL },
+    // oidc-provider's outgoing requests (logout tokens to apps) go to URLs of the operator's
+    // own clients file, often on a private network: they are sent as given, without the
+    // special-use-address filter oidc-provider may attach (its 2.5 s time limit stays).
+    fetch: async (url, options) => globalThis.fetch(url, { ...options, dispatcher: undefined }),
     renderError,
   };
 }

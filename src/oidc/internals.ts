@@ -71,3 +71,22 @@ export async function saveInteractionResult(interaction: LoadedInteraction, resu
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   return interaction.returnTo;
 }
+
+/**
+ * Sends an OpenID Connect Back-Channel Logout token for (`sub`, `sid`) to one client, outside
+ * a sign-out (which oidc-provider handles itself): when an account is blocked or merged away.
+ * It is the client model's `backchannelLogout(sub, sid)`, the method oidc-provider's sign-out
+ * calls for each app of the session (UPSTREAM/lib/actions/end_session.js, `endSession`;
+ * UPSTREAM/lib/models/client.js, `backchannelLogout`): it signs a logout token with the
+ * provider's keys (`sid` included when the client requires it) and POSTs it, rejecting on
+ * any answer but 200 or 204. False, with nothing sent, when the client is not registered
+ * (any more) or has no `backchannel_logout_uri`.
+ */
+export async function sendLogoutToken(provider: Provider, clientId: string, sub: string, sid?: string): Promise<boolean> {
+  const client = (await provider.Client.find(clientId)) as
+    | (InstanceType<Provider['Client']> & { backchannelLogoutUri?: string; backchannelLogout(sub: string, sid?: string): Promise<void> })
+    | undefined;
+  if (!client?.backchannelLogoutUri) return false;
+  await client.backchannelLogout(sub, sid);
+  return true;
+}

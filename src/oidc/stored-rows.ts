@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { recordLogoutNotices } from './logout-notices.js';
 
 /**
  * The one table every oidc-provider model is stored in (adapter.ts), and what is done to its
@@ -19,13 +20,15 @@ export async function deleteExpiredModels(db: Knex, batchSize = 1000): Promise<n
 
 /**
  * Deletes every provider row that belongs to these accounts: their sessions (they are signed
- * out everywhere), grants, authorization codes, access and refresh tokens. Returns how many
- * went. Run inside the caller's transaction, with the change that calls for it (a block, a
- * merge). `keepSession`: the uid of one session to leave, the one a sign-in in progress is
+ * out everywhere), grants, authorization codes, access and refresh tokens, and records a
+ * back-channel logout notice for each app concerned. Returns how many rows went. Run inside
+ * the caller's transaction, with the change that calls for it (a block, a merge). `keepSession`: the uid of one session to leave, the one a sign-in in progress is
  * about to replace.
  */
 export async function revokeAccounts(db: Knex, accountIds: string[], options: { keepSession?: string } = {}): Promise<number> {
   if (accountIds.length === 0) return 0;
+  // Their apps are told (back-channel logout), from the sessions and grants about to go.
+  await recordLogoutNotices(db, accountIds, MODELS_TABLE);
   // The grants first, in a statement of their own: a request in flight that holds tokens of
   // one either stored them before (the second statement, which sees them, deletes them) or
   // finds its grant gone and stores nothing (send-writes.ts).
