@@ -246,6 +246,14 @@ describe('settings from the environment', () => {
 });
 
 describe('clients file', () => {
+  it('takes the example file as it ships, production rules included', async () => {
+    const example = new URL('../config/clients.example.json', import.meta.url).pathname;
+    const secrets = { SHOP_CLIENT_SECRET: 's'.repeat(40), FORUM_CLIENT_SECRET: 'f'.repeat(40) };
+    const clients = await readClients(example, secrets, { production: true });
+    expect(clients.map((client) => client.client_id)).toEqual(['shop', 'partner-forum']);
+    expect(clients[0]!.backchannel_logout_uri).toBe('https://shop.example.com/auth/backchannel-logout');
+  });
+
   const dev = { production: false };
 
   it('names CLIENTS_FILE and the path when the file is missing', async () => {
