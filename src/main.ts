@@ -96,6 +96,9 @@ async function main(): Promise<void> {
         database: databaseTarget(settings.databaseUrl).label,
         sandbox: settings.sandbox,
         metrics: metrics.address,
+        // 0 = off; per minute (docs/operations.md, "Security")
+        rateLimits: settings.rateLimits,
+        pushedAuthorizationRequests: settings.pushedAuthorizationRequests,
       },
       `listening on ${listening} for issuer ${settings.issuer}`,
     );

@@ -18,7 +18,7 @@ import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
 import { providerErrors } from './oidc/provider-errors.js';
 import { heldWritesScope } from './oidc/held-writes.js';
 import { cachePublicDocuments } from './oidc/public-documents.js';
-import { boundedAuthorizationRequests } from './oidc/request-size.js';
+import { authenticatedPushedRequests, boundedAuthorizationRequests } from './oidc/request-size.js';
 import { revokeAccounts } from './oidc/stored-rows.js';
 import { startLogoutDelivery } from './oidc/logout-delivery.js';
 import { mergeAccountsSharingUnionid } from './accounts/merge.js';
@@ -113,6 +113,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
           cookieKeys: settings.cookieKeys,
           officialAppId: wechatApp.appId,
           issuer: settings.issuer,
+          pushedAuthorizationRequests: settings.pushedAuthorizationRequests,
         }),
       );
       provider.proxy = settings.trustProxy;
@@ -124,6 +125,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
       installViews(provider, pages);
       provider.use(rememberLanguageChoice);
       provider.use(boundedAuthorizationRequests);
+      if (settings.pushedAuthorizationRequests) provider.use(authenticatedPushedRequests);
       provider.use(async (ctx, next) => {
         await next();
         if (ctx.status === 404 && !ctx.body) await renderMessage(ctx, 'not_found');

@@ -42,6 +42,8 @@ export interface Settings {
   /** Inside WeChat, try `snsapi_base` first: known people sign in without WeChat's prompt. */
   silentLogin: boolean;
   logLevel: LogLevel;
+  /** Pushed authorization requests (`/request`), for clients authenticating with HTTP Basic only. */
+  pushedAuthorizationRequests: boolean;
   /** Requests per minute to the limited endpoints, per address and per client; 0 = no limit. */
   rateLimits: { perAddress: number; perClient: number };
 }
@@ -159,6 +161,7 @@ const EnvSchema = z.object({
   ),
   LOG_LEVEL: optional(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])),
   TRUST_PROXY: optional(flag),
+  PUSHED_AUTHORIZATION_REQUESTS: optional(flag),
   RATE_LIMIT_PER_ADDRESS: optional(perMinute),
   RATE_LIMIT_PER_CLIENT: optional(perMinute),
   WECHAT_SILENT_LOGIN: optional(flag),
@@ -274,6 +277,7 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     trustProxy: vars.TRUST_PROXY === '1' || vars.TRUST_PROXY === 'true',
     silentLogin: vars.WECHAT_SILENT_LOGIN === '1' || vars.WECHAT_SILENT_LOGIN === 'true',
     logLevel: vars.LOG_LEVEL ?? 'info',
+    pushedAuthorizationRequests: vars.PUSHED_AUTHORIZATION_REQUESTS === '1' || vars.PUSHED_AUTHORIZATION_REQUESTS === 'true',
     // Generous per address: carrier NAT puts many phones behind one (a sign-in is about three
     // requests from the browser and two from the app's server). See docs/operations.md.
     rateLimits: { perAddress: vars.RATE_LIMIT_PER_ADDRESS ?? 600, perClient: vars.RATE_LIMIT_PER_CLIENT ?? 3000 },

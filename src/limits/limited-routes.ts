@@ -10,6 +10,7 @@ export type LimitedRoute = 'page' | 'program';
 export function limitedRoute(path: string): LimitedRoute | undefined {
   if (path === '/auth' || path.startsWith('/auth/') || path.startsWith('/interaction/')) return 'page';
   if (path === '/token' || path === '/me' || path === '/token/introspection' || path === '/token/revocation') return 'program';
+  if (path === '/request') return 'program'; // pushed authorization requests, when on
   if (path.startsWith('/avatars/')) return 'program';
   return undefined;
 }

@@ -17,6 +17,8 @@ export interface ProviderOptions {
   officialAppId: string;
   /** Our public address, for the avatar URLs in `picture`. */
   issuer: string;
+  /** PUSHED_AUTHORIZATION_REQUESTS: `/request` on, for clients authenticating with HTTP Basic. */
+  pushedAuthorizationRequests: boolean;
 }
 
 export function providerConfiguration(options: ProviderOptions): Configuration {
@@ -55,9 +57,10 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     rotateRefreshToken: true,
     features: {
       devInteractions: { enabled: false },
-      // Pushed authorization requests let any public client store large request objects
-      // before anyone signs in; no app here needs them.
-      pushedAuthorizationRequests: { enabled: false },
+      // Pushed authorization requests let a client store large request objects before anyone
+      // signs in: off unless the operator turns them on, and then for clients authenticating
+      // with HTTP Basic only (request-size.ts).
+      pushedAuthorizationRequests: { enabled: options.pushedAuthorizationRequests, requirePushedAuthorizationRequests: false },
       // An app may look into and revoke only the tokens issued to it.
       revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       // …and a token of a blocked or deleted account is inactive, whatever the token says:

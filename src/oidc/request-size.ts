@@ -26,3 +26,17 @@ export const boundedAuthorizationRequests: Middleware = async (ctx, next) => {
   await renderMessage(ctx, 'request_invalid', { detail });
   ctx.status = 400;
 };
+
+/**
+ * Pushed authorization requests store up to 56 KB each before anyone signs in: when the
+ * operator turns them on, only for a client that authenticates with HTTP Basic, refused
+ * before the body is read. A public client (no secret) or another method gets
+ * `invalid_client`.
+ */
+export const authenticatedPushedRequests: Middleware = async (ctx, next) => {
+  if (ctx.path !== PROVIDER_ROUTES.pushed_authorization_request || /^basic /i.test(ctx.get('Authorization'))) return next();
+  ctx.status = 401;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.set('WWW-Authenticate', 'Basic realm="pushed authorization requests"');
+  ctx.body = { error: 'invalid_client', error_description: 'pushed authorization requests need HTTP Basic client authentication' };
+};

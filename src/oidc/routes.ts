@@ -11,6 +11,7 @@ export const PROVIDER_ROUTES = {
   end_session: '/session/end', // and /session/end/confirm, /session/end/success
   introspection: '/token/introspection',
   revocation: '/token/revocation',
+  pushed_authorization_request: '/request', // answered only when PUSHED_AUTHORIZATION_REQUESTS is on
 } as const;
 
 const PREFIXES = Object.values(PROVIDER_ROUTES);
@@ -32,6 +33,7 @@ export function isProviderApiPath(path: string): boolean {
     path === PROVIDER_ROUTES.jwks ||
     path === PROVIDER_ROUTES.introspection ||
     path === PROVIDER_ROUTES.revocation ||
+    path === PROVIDER_ROUTES.pushed_authorization_request ||
     path.startsWith('/.well-known/')
   );
 }
