@@ -25,6 +25,8 @@ const { values: args } = parseArgs({
     'no-baseline': { type: 'boolean', default: false },
     'postgres-url': { type: 'string', default: process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' },
     'cpu-prof': { type: 'boolean', default: false },
+    // Measure without the rate limits, to see what counting costs.
+    'no-rate-limits': { type: 'boolean', default: false },
     out: { type: 'string', default: join(projectRoot, 'bench', 'results', 'latest.json') },
   },
 });
@@ -101,7 +103,7 @@ function rssTrend(samples: RssSample[], from: number, to: number) {
 async function measure(name: string, kind: TargetKind, database: string, databaseUrl?: string): Promise<Result> {
   const profileDir = args['cpu-prof'] ? join(projectRoot, 'bench', 'profiles', `${kind}-${database}`) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });
-  const target = await startTarget(kind, { databaseUrl, cpuProfileDir: profileDir });
+  const target = await startTarget(kind, { databaseUrl, cpuProfileDir: profileDir, rateLimits: !args['no-rate-limits'] });
   const t: Target = { issuer: target.issuer, clientSecret: target.clientSecret };
   const people = new People();
   let counter = 0;

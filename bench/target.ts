@@ -124,6 +124,8 @@ export async function startTarget(kind: TargetKind, options: TargetOptions): Pro
 interface TargetOptions {
   databaseUrl?: string;
   cpuProfileDir?: string;
+  /** false: the rate limits off, to measure what counting costs. */
+  rateLimits?: boolean;
 }
 
 async function startOnce(kind: TargetKind, options: TargetOptions): Promise<RunningTarget> {
@@ -162,8 +164,8 @@ async function startOnce(kind: TargetKind, options: TargetOptions): Promise<Runn
       LOG_LEVEL: 'info',
       // Every sign-in comes from one address: the limits count each request (their cost is
       // measured) but are set above what the load reaches, so none is refused.
-      RATE_LIMIT_PER_ADDRESS: '1000000',
-      RATE_LIMIT_PER_CLIENT: '1000000',
+      RATE_LIMIT_PER_ADDRESS: options.rateLimits === false ? '0' : '1000000',
+      RATE_LIMIT_PER_CLIENT: options.rateLimits === false ? '0' : '1000000',
     },
     options.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfileDir}`] : [],
   );
