@@ -10,14 +10,16 @@ const TOP = ['**/observability/*', '**/sandbox/*', '**/demo/*', '**/server.js', 
 const LAYERS = [
   {
     files: ['src/{config,db,http,cli}/**', 'src/{log,paths,request-context,migrate}.ts'],
-    forbidden: ['wechat', 'pages', 'limits', 'accounts', 'oidc', 'interaction'],
+    forbidden: ['wechat', 'pages', 'limits', 'accounts', 'oidc', 'interaction', 'exchange'],
   },
-  { files: ['src/wechat/**'], forbidden: ['db', 'pages', 'limits', 'accounts', 'oidc', 'interaction'] },
-  { files: ['src/pages/**'], forbidden: ['wechat', 'limits', 'accounts', 'oidc', 'interaction'] },
-  { files: ['src/limits/**'], forbidden: ['wechat', 'accounts', 'oidc', 'interaction'] },
-  { files: ['src/accounts/**'], forbidden: ['wechat', 'pages', 'limits', 'oidc', 'interaction'] },
-  { files: ['src/oidc/**'], forbidden: ['wechat', 'interaction'] },
-  { files: ['src/interaction/**'], forbidden: [] },
+  { files: ['src/wechat/**'], forbidden: ['db', 'pages', 'limits', 'accounts', 'oidc', 'interaction', 'exchange'] },
+  { files: ['src/pages/**'], forbidden: ['wechat', 'limits', 'accounts', 'oidc', 'interaction', 'exchange'] },
+  { files: ['src/limits/**'], forbidden: ['wechat', 'accounts', 'oidc', 'interaction', 'exchange'] },
+  { files: ['src/accounts/**'], forbidden: ['wechat', 'pages', 'limits', 'oidc', 'interaction', 'exchange'] },
+  { files: ['src/oidc/**'], forbidden: ['wechat', 'interaction', 'exchange'] },
+  { files: ['src/interaction/**'], forbidden: ['exchange'] },
+  // The token exchange signs people in as the login step does (interaction/wechat-login.ts).
+  { files: ['src/exchange/**'], forbidden: [] },
 ];
 
 // oidc-provider's own modules are its internals: only its package entry is used, anywhere.

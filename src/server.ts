@@ -15,6 +15,7 @@ import { avatarRouter } from './accounts/avatar-route.js';
 import { currentKeySet } from './oidc/keys.js';
 import { LiveProvider } from './oidc/live-provider.js';
 import { databaseOutageAnswers, noteDatabaseOutage } from './oidc/outage.js';
+import { unauthorizedClientAnswers } from './oidc/unauthorized-client.js';
 import { providerErrors } from './oidc/provider-errors.js';
 import { heldWritesScope } from './oidc/held-writes.js';
 import { cachePublicDocuments } from './oidc/public-documents.js';
@@ -27,6 +28,8 @@ import { WeChatClient, type WeChatApp } from './wechat/client.js';
 import { StateStore } from './interaction/states.js';
 import { WeChatLogin } from './interaction/wechat-login.js';
 import { interactionRouter } from './interaction/routes.js';
+import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, wechatCodeExchange } from './exchange/token-exchange.js';
+import { findAccountFor } from './oidc/find-account.js';
 import { OfficialAccountRedirect } from './interaction/wechat-redirect.js';
 import { straightToWeChat } from './interaction/straight-to-wechat.js';
 import { installViews } from './pages/views.js';
@@ -100,6 +103,26 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     });
 
     const metrics = new Metrics();
+    const wechat = new WeChatClient({ apiOrigin: settings.wechatApiOrigin, observer: metrics.wechatAttempt });
+    const login = new WeChatLogin(
+      wechat,
+      accounts,
+      logger,
+      // The browser's own session is left to the sign-in resumed in the same request,
+      // which replaces it: deleted under it, that sign-in could not resume.
+      (unionid, browserSession) =>
+        mergeAccountsSharingUnionid(db, unionid, logger, (trx, ids) => revokeAccounts(trx, ids, { keepSession: browserSession })),
+      avatars,
+    );
+    // Mini-programs and mobile apps trade a WeChat code at /token (exchange/); in development
+    // without their credentials the sandbox plays both.
+    const codeExchange = wechatCodeExchange({
+      apps: { mini: settings.wechatMini ?? sandbox?.sandboxMiniApp(), mobile: settings.wechatMobile ?? sandbox?.sandboxMobileApp() },
+      login,
+      findAccount: findAccountFor(accounts, wechatApp.appId, settings.issuer),
+      logger,
+      onSignin: metrics.signin,
+    });
     const pages = { cache: settings.nodeEnv !== 'development', sandbox: settings.sandbox };
     const https = settings.issuer.startsWith('https:');
     const buildProvider = (signingKeys: JWK[]): Provider => {
@@ -117,6 +140,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
         }),
       );
       provider.proxy = settings.trustProxy;
+      provider.registerGrantType(TOKEN_EXCHANGE_GRANT, codeExchange, TOKEN_EXCHANGE_PARAMETERS);
       provider.use(providerErrors(logger));
       if (https) provider.use(secureCookies);
       provider.use(heldWritesScope);
@@ -131,6 +155,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
         if (ctx.status === 404 && !ctx.body) await renderMessage(ctx, 'not_found');
       });
       provider.use(databaseOutageAnswers);
+      provider.use(unauthorizedClientAnswers);
       // Sign-out: oidc-provider sends the logout tokens itself, once, while the page waits.
       provider.on('backchannel.success', (_ctx, client, accountId) => {
         logger.info({ event: 'backchannel_logout', client: client.clientId, sub: accountId, outcome: 'sent' }, 'logout token sent');
@@ -195,22 +220,12 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(avatarRouter(avatars).routes());
     koa.use(messageRouter().routes());
 
-    const wechat = new WeChatClient({ apiOrigin: settings.wechatApiOrigin, observer: metrics.wechatAttempt });
     koa.use(
       interactionRouter({
         provider: () => live.current,
         resume: (req, res) => live.handle(req, res),
         states,
-        login: new WeChatLogin(
-          wechat,
-          accounts,
-          logger,
-          // The browser's own session is left to the sign-in resumed in the same request,
-          // which replaces it: deleted under it, that sign-in could not resume.
-          (unionid, browserSession) =>
-            mergeAccountsSharingUnionid(db, unionid, logger, (trx, ids) => revokeAccounts(trx, ids, { keepSession: browserSession })),
-          avatars,
-        ),
+        login,
         accounts,
         wechatApp,
         officialAccount,
@@ -223,7 +238,17 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     );
     if (settings.sandbox) {
       const { sandboxRouter } = await import('./sandbox/routes.js');
-      koa.use(sandboxRouter({ db, issuer: settings.issuer, appId: wechatApp.appId, appSecret: wechatApp.appSecret, webApp }).routes());
+      koa.use(
+        sandboxRouter({
+          db,
+          issuer: settings.issuer,
+          appId: wechatApp.appId,
+          appSecret: wechatApp.appSecret,
+          webApp,
+          miniApp: settings.wechatMini ? undefined : sandbox!.sandboxMiniApp(),
+          mobileApp: settings.wechatMobile ? undefined : sandbox!.sandboxMobileApp(),
+        }).routes(),
+      );
     }
     if (settings.demo) {
       const { demoRouter } = await import('./demo/routes.js');

@@ -209,6 +209,8 @@ describe('settings from the environment', () => {
   it('names the missing half of a WeChat pair', async () => {
     expect((await configError(() => readSettings({ WECHAT_APP_ID: 'wx1' }))).message).toMatch(/^WECHAT_APP_SECRET: /);
     expect((await configError(() => readSettings({ WECHAT_WEB_APP_SECRET: SECRET }))).message).toMatch(/^WECHAT_WEB_APP_ID: /);
+    expect((await configError(() => readSettings({ WECHAT_MINI_APP_ID: 'wxmini' }))).message).toMatch(/^WECHAT_MINI_APP_SECRET: /);
+    expect((await configError(() => readSettings({ WECHAT_MOBILE_APP_SECRET: SECRET }))).message).toMatch(/^WECHAT_MOBILE_APP_ID: /);
   });
 
   describe('in production', () => {
@@ -277,8 +279,41 @@ describe('clients file', () => {
   it('names the client and the field when redirect_uris is missing', async () => {
     const file = await clientsFile([shop({ redirect_uris: undefined })]);
     expect((await configError(() => readClients(file, {}, dev))).message).toBe(
-      `CLIENTS_FILE ${file}: client "shop" field redirect_uris: is required`,
+      `CLIENTS_FILE ${file}: client "shop" field redirect_uris: is required, with at least one URI (the client uses authorization_code)`,
     );
+  });
+
+  it('takes a mini-program client with no redirect URIs and no secret, tied to its WeChat app', async () => {
+    const mini = {
+      client_id: 'mini',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange', 'refresh_token'],
+      wechat_app_ids: ['wxmini'],
+    };
+    const [client] = await readClients(await clientsFile([mini]), {}, { production: true });
+    // oidc-provider is told the client has no authorization endpoint to use.
+    expect(client).toMatchObject({ ...mini, response_types: [], redirect_uris: [] });
+  });
+
+  it('names a grant type it does not offer, an empty wechat_app_ids, and response types without the code flow', async () => {
+    const file = await clientsFile([
+      shop({ grant_types: ['authorization_code', 'password'] }),
+      {
+        client_id: 'mini',
+        token_endpoint_auth_method: 'none',
+        grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+        wechat_app_ids: [],
+        response_types: ['code'],
+      },
+    ]);
+    const error = await configError(() => readClients(file, {}, dev));
+    expect(error.problems).toEqual([
+      expect.stringMatching(
+        /client "shop" field grant_types\[1\]: may hold only authorization_code, refresh_token, urn:ietf:params:oauth:grant-type:token-exchange/,
+      ),
+      expect.stringMatching(/client "mini" field wechat_app_ids: must list at least one WeChat app id/),
+      expect.stringMatching(/client "mini" field response_types: /),
+    ]);
   });
 
   it('names redirect_uris[0] on a bad URL, and the index when client_id is missing', async () => {

@@ -4,7 +4,15 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Provider, { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import { loginStepRedirect, resumeCookies, saveInteractionResult, sendLogoutToken, type LoginStepRedirect } from '../src/oidc/internals.js';
+import {
+  isGrantTypeRefusal,
+  loginStepRedirect,
+  resumeCookies,
+  saveInteractionResult,
+  sendLogoutToken,
+  signIdToken,
+  type LoginStepRedirect,
+} from '../src/oidc/internals.js';
 import { interactionPath } from '../src/oidc/routes.js';
 import { TTL } from '../src/oidc/ttl.js';
 
@@ -13,6 +21,16 @@ import { TTL } from '../src/oidc/ttl.js';
 // itself). When an upgrade breaks one of these, this file fails and says which.
 const CLIENT = { client_id: 'contract-app', client_secret: 'contract-secret-0123456789abcdef', redirect_uris: ['https://app.example/cb'] };
 const COOKIE_KEYS = ['contract-cookie-key-0123456789abcdef'];
+// A grant of our own that signs an ID token through the fence, as the WeChat code exchange does.
+const ID_TOKEN_GRANT = 'urn:contract:id-token';
+const GRANT_CLIENT = {
+  client_id: 'contract-grant-app',
+  client_secret: 'contract-secret-0123456789abcdef',
+  grant_types: [ID_TOKEN_GRANT],
+  response_types: [],
+  redirect_uris: [],
+};
+const tokenAnswers: boolean[] = [];
 
 /** oidc-provider's documented in-memory adapter shape, kept in a Map; `consume` may be made to refuse. */
 class MapAdapter implements Adapter {
@@ -75,7 +93,7 @@ beforeAll(async () => {
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   provider = new Provider(issuer, {
     adapter: MapAdapter,
-    clients: [CLIENT, logoutClient],
+    clients: [CLIENT, logoutClient, GRANT_CLIENT],
     cookies: { keys: COOKIE_KEYS },
     jwks: {
       keys: [{ ...generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }), kid: 'contract', use: 'sig' }],
@@ -83,6 +101,8 @@ beforeAll(async () => {
     ttl: { ...TTL },
     interactions: { url: (_ctx, interaction) => interactionPath(interaction.uid) },
     findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    scopes: ['openid', 'profile', 'email'],
+    claims: { openid: ['sub'], profile: ['nickname'], email: ['email'] },
     features: { devInteractions: { enabled: false }, backchannelLogout: { enabled: true } },
     pkce: { required: () => false },
     renderError: async (ctx, out) => {
@@ -93,7 +113,16 @@ beforeAll(async () => {
     await next();
     const step = loginStepRedirect(ctx);
     if (step) seen.push(step);
+    if (ctx.path === '/token') tokenAnswers.push(isGrantTypeRefusal(ctx));
   });
+  provider.registerGrantType(
+    ID_TOKEN_GRANT,
+    async (ctx) => {
+      const claims = { sub: 'contract-account', nickname: 'Contract 🐼', email: 'contract@example.com' };
+      ctx.body = { id_token: await signIdToken(ctx, claims, String(ctx.oidc.params.scope), { auth_time: 1234 }) };
+    },
+    ['scope'],
+  );
   const callback = provider.callback();
   // The login step: ends its interaction through the fence or through oidc-provider itself.
   server.on('request', (req, res) => {
@@ -247,5 +276,40 @@ describe('oidc-provider, as src/oidc/internals.ts relies on it', () => {
     }
     expect(await sendLogoutToken(provider, CLIENT.client_id, 'contract-account')).toBe(false);
     expect(await sendLogoutToken(provider, 'no-such-app', 'contract-account')).toBe(false);
+  });
+
+  it('keeps an ID token signed through signIdToken to the claims of its scope', async () => {
+    const ask = async (scope: string) => {
+      const response = await fetch(`${issuer}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`${GRANT_CLIENT.client_id}:${GRANT_CLIENT.client_secret}`).toString('base64')}`,
+        },
+        body: new URLSearchParams({ grant_type: ID_TOKEN_GRANT, scope }),
+      });
+      const { id_token } = (await response.json()) as { id_token: string };
+      return (await jwtVerify(id_token, createRemoteJWKSet(new URL(`${issuer}/jwks`)), { issuer, audience: GRANT_CLIENT.client_id }))
+        .payload;
+    };
+    const openid = await ask('openid');
+    expect(openid).toMatchObject({ sub: 'contract-account', auth_time: 1234 });
+    expect(openid).not.toHaveProperty('nickname');
+    expect(openid).not.toHaveProperty('email');
+    expect(await ask('openid profile')).toMatchObject({ sub: 'contract-account', nickname: 'Contract 🐼' });
+  });
+
+  it('refuses a grant type the client is not registered for in the words isGrantTypeRefusal knows', async () => {
+    tokenAnswers.length = 0;
+    const response = await fetch(`${issuer}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`${CLIENT.client_id}:${CLIENT.client_secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({ grant_type: ID_TOKEN_GRANT, scope: 'openid' }),
+    });
+    expect(response.status).toBe(400);
+    expect(tokenAnswers).toEqual([true]);
   });
 });

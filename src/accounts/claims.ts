@@ -8,9 +8,9 @@ export interface AccountClaims {
   /** The WeChat app `openid` belongs to (an openid means nothing without its app). */
   wechat_appid?: string;
   unionid?: string;
-  nickname: string;
-  name: string;
-  headimgurl: string;
+  nickname?: string;
+  name?: string;
+  headimgurl?: string;
   picture?: string;
 }
 
@@ -23,12 +23,14 @@ export interface AccountClaims {
 export function accountClaims(account: Account, identities: WeChatIdentity[], officialAppId: string, issuer: string): AccountClaims {
   const primary = identities.find((i) => i.appId === officialAppId) ?? identities[0];
   const unionid = identities.find((i) => i.unionid)?.unionid;
-  const claims: AccountClaims = {
-    sub: account.id,
-    nickname: account.nickname,
-    name: account.nickname,
-    headimgurl: securePicture(account.avatarUrl),
-  };
+  const claims: AccountClaims = { sub: account.id };
+  // WeChat gives no profile to a mini-program: an account known only from one has none, and
+  // says so by leaving the claims out (an empty nickname would read as a name).
+  if (account.nickname) {
+    claims.nickname = account.nickname;
+    claims.name = account.nickname;
+  }
+  if (account.avatarUrl) claims.headimgurl = securePicture(account.avatarUrl);
   if (primary) {
     claims.openid = primary.openid;
     claims.wechat_appid = primary.appId;

@@ -160,6 +160,19 @@ export class AccountStore {
   }
 
   /**
+   * Records a unionid WeChat gave for an identity that had none (a mini-program bound to the
+   * Open Platform since the person's last sign-in): true when it was attached, which may tie
+   * the account to another (see merge.ts). The profile is left as it is.
+   */
+  async attachUnionid(appId: string, openid: string, unionid: string): Promise<boolean> {
+    const attached = await this.db('wechat_identities')
+      .where({ app_id: appId, openid })
+      .whereNull('unionid')
+      .update({ unionid, updated_at: Date.now() });
+    return attached > 0;
+  }
+
+  /**
    * Keeps the stored nickname, avatar and unionid in step with what WeChat just said. Returns
    * true when this identity had no unionid before and now has one (it may tie the account to
    * another: see merge.ts).

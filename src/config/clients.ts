@@ -5,6 +5,10 @@ import { closestName } from './did-you-mean.js';
 import { SETTING_NAMES } from './env.js';
 
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'client_secret_jwt', 'private_key_jwt', 'none'] as const;
+
+/** OAuth 2.0 Token Exchange (RFC 8693): a mini-program's or mobile app's WeChat code traded at /token. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const GRANT_TYPES = ['authorization_code', 'refresh_token', TOKEN_EXCHANGE_GRANT] as const;
 export type TokenEndpointAuthMethod = (typeof AUTH_METHODS)[number];
 
 /**
@@ -16,10 +20,12 @@ export interface ClientMetadata {
   client_id: string;
   client_secret?: string;
   client_name?: string;
-  redirect_uris: string[];
+  redirect_uris?: string[];
   post_logout_redirect_uris?: string[];
-  grant_types?: Array<'authorization_code' | 'refresh_token'>;
+  grant_types?: Array<(typeof GRANT_TYPES)[number]>;
   response_types?: Array<'code'>;
+  /** The WeChat apps (mini-program, mobile app) whose codes this client may exchange; absent → any of ours. */
+  wechat_app_ids?: string[];
   token_endpoint_auth_method?: TokenEndpointAuthMethod;
   logo_uri?: string;
   skip_consent?: boolean;
@@ -65,6 +71,7 @@ const KNOWN_FIELDS = [
   'initiate_login_uri',
   'backchannel_logout_uri',
   'backchannel_logout_session_required',
+  'wechat_app_ids',
   'skip_consent',
 ] as const;
 
@@ -80,18 +87,22 @@ function clientSchema(production: boolean) {
       client_secret: z.string().min(1, 'must not be empty').optional(),
       client_name: z.string().optional(),
       // OAuth 2.0 §3.1.2: a redirection endpoint URI must not include a fragment.
-      redirect_uris: z
-        .array(absoluteUrl.refine((v) => !v.includes('#'), 'must not have a fragment'))
-        .min(1, 'must list at least one redirect URI'),
+      // Required for the code flow (below); a client that only exchanges WeChat codes has none.
+      redirect_uris: z.array(absoluteUrl.refine((v) => !v.includes('#'), 'must not have a fragment')).optional(),
       post_logout_redirect_uris: z.array(absoluteUrl).optional(),
       // Back-Channel Logout 1.0 §2.2: an absolute URL, no fragment; the app's server takes logout tokens there.
       backchannel_logout_uri: absoluteUrl.refine((v) => !v.includes('#'), 'must not have a fragment').optional(),
       backchannel_logout_session_required: z.boolean().optional(),
-      // Only the code flow is offered: WeChat sign-in is interactive, so no client credentials.
+      // The code flow (browsers), or a WeChat code exchanged (mini-programs, mobile apps): a
+      // person signs in through WeChat either way, so no client credentials or passwords.
       grant_types: z
-        .array(z.enum(['authorization_code', 'refresh_token']))
-        .refine((g) => g.includes('authorization_code'), 'must include authorization_code')
+        .array(z.enum(GRANT_TYPES, `may hold only ${GRANT_TYPES.join(', ')}`))
+        .refine(
+          (g) => g.includes('authorization_code') || g.includes(TOKEN_EXCHANGE_GRANT),
+          `must include authorization_code or ${TOKEN_EXCHANGE_GRANT}`,
+        )
         .optional(),
+      wechat_app_ids: z.array(z.string().min(1, 'must not be empty')).min(1, 'must list at least one WeChat app id').optional(),
       response_types: z
         .array(z.string())
         .refine((r) => r.length === 1 && r[0] === 'code', 'must be ["code"]')
@@ -100,6 +111,17 @@ function clientSchema(production: boolean) {
       skip_consent: z.boolean().optional(),
     })
     .superRefine((client, ctx) => {
+      const codeFlow = (client.grant_types ?? ['authorization_code']).includes('authorization_code');
+      if (codeFlow && !client.redirect_uris?.length) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['redirect_uris'],
+          message: 'is required, with at least one URI (the client uses authorization_code)',
+        });
+      }
+      if (!codeFlow && client.response_types?.length) {
+        ctx.addIssue({ code: 'custom', path: ['response_types'], message: 'must be left out: the client does not use authorization_code' });
+      }
       const method = client.token_endpoint_auth_method ?? 'client_secret_basic';
       const needsSecret = method !== 'none' && method !== 'private_key_jwt';
       if (needsSecret && client.client_secret === undefined) {
@@ -257,7 +279,11 @@ export async function readClients(
       return;
     }
     firstIndexById.set(result.data.client_id, index);
-    clients.push(client as ClientMetadata);
+    const metadata = client as ClientMetadata;
+    // A client without the code flow has no authorization endpoint to answer: oidc-provider
+    // wants that said as no response types and no redirect URIs.
+    const codeFlow = (metadata.grant_types ?? ['authorization_code']).includes('authorization_code');
+    clients.push(codeFlow ? metadata : { ...metadata, response_types: [], redirect_uris: [] });
   });
 
   // A provider with no relying party signs nobody in: in production that is a wrong file.

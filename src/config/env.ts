@@ -30,6 +30,10 @@ export interface Settings {
   wechat: WeChatAppSettings | undefined;
   /** Open Platform website app; undefined → no QR login. */
   wechatWeb: WeChatAppSettings | undefined;
+  /** Mini-program whose `wx.login` codes may be exchanged at /token; undefined → none (the sandbox's in development). */
+  wechatMini: WeChatAppSettings | undefined;
+  /** Open Platform mobile app whose SDK codes may be exchanged at /token; undefined → none (the sandbox's in development). */
+  wechatMobile: WeChatAppSettings | undefined;
   sandbox: boolean;
   /** The demo relying party at /demo: development on an http issuer only. */
   demo: boolean;
@@ -151,6 +155,10 @@ const EnvSchema = z.object({
   WECHAT_APP_SECRET: optional(z.string()),
   WECHAT_WEB_APP_ID: optional(z.string()),
   WECHAT_WEB_APP_SECRET: optional(z.string()),
+  WECHAT_MINI_APP_ID: optional(z.string()),
+  WECHAT_MINI_APP_SECRET: optional(z.string()),
+  WECHAT_MOBILE_APP_ID: optional(z.string()),
+  WECHAT_MOBILE_APP_SECRET: optional(z.string()),
   WECHAT_OPEN_ORIGIN: optional(baseUrl),
   WECHAT_API_ORIGIN: optional(baseUrl),
   COOKIE_KEYS: optional(
@@ -175,8 +183,8 @@ type Env = z.output<typeof EnvSchema>;
 /** Both halves of a credential pair or neither; a lone half is a typo, not a choice. */
 function appPair(
   env: Env,
-  idName: 'WECHAT_APP_ID' | 'WECHAT_WEB_APP_ID',
-  secretName: 'WECHAT_APP_SECRET' | 'WECHAT_WEB_APP_SECRET',
+  idName: 'WECHAT_APP_ID' | 'WECHAT_WEB_APP_ID' | 'WECHAT_MINI_APP_ID' | 'WECHAT_MOBILE_APP_ID',
+  secretName: 'WECHAT_APP_SECRET' | 'WECHAT_WEB_APP_SECRET' | 'WECHAT_MINI_APP_SECRET' | 'WECHAT_MOBILE_APP_SECRET',
   problems: string[],
 ): WeChatAppSettings | undefined {
   const appId = env[idName];
@@ -206,6 +214,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
 
   const wechat = appPair(vars, 'WECHAT_APP_ID', 'WECHAT_APP_SECRET', problems);
   const wechatWeb = appPair(vars, 'WECHAT_WEB_APP_ID', 'WECHAT_WEB_APP_SECRET', problems);
+  const wechatMini = appPair(vars, 'WECHAT_MINI_APP_ID', 'WECHAT_MINI_APP_SECRET', problems);
+  const wechatMobile = appPair(vars, 'WECHAT_MOBILE_APP_ID', 'WECHAT_MOBILE_APP_SECRET', problems);
 
   let cookieKeys = vars.COOKIE_KEYS;
   let cookieKeysGenerated = false;
@@ -267,6 +277,8 @@ export function readSettings(env: NodeJS.ProcessEnv): Settings {
     clientsFile: vars.CLIENTS_FILE ?? 'config/clients.json',
     wechat,
     wechatWeb,
+    wechatMini,
+    wechatMobile,
     sandbox,
     demo: !production && !https,
     // The sandbox re-creates WeChat under this server, so by default it is asked instead.

@@ -11,6 +11,7 @@ const PAGE_BY_KIND: Record<WeChatErrorKind, MessageKey> = {
   openid_invalid: 'wechat_code_invalid',
   config: 'wechat_config',
   scope: 'wechat_scope',
+  risky_user: 'wechat_failed',
   busy: 'wechat_unavailable',
   unavailable: 'wechat_unavailable',
   unknown: 'wechat_failed',

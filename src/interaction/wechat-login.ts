@@ -34,9 +34,12 @@ export class WeChatLogin {
     private readonly avatars?: AvatarStore,
   ) {}
 
-  /** `browserSession`: the uid of the browser's session, which the sign-in replaces once it is done. */
-  async complete(app: WeChatApp, code: string, browserSession?: string): Promise<LoginOutcome> {
-    const token = await this.wechat.exchangeCode(app, code);
+  /**
+   * `browserSession`: the uid of the browser's session, which the sign-in replaces once it is
+   * done. `spendOnce`: the code is not sent again after WeChat answered (the token exchange).
+   */
+  async complete(app: WeChatApp, code: string, browserSession?: string, options: { spendOnce?: boolean } = {}): Promise<LoginOutcome> {
+    const token = await this.wechat.exchangeCode(app, code, options);
     // Snapshot users carry virtual ids: never register or match them.
     if (token.isSnapshotUser) return { kind: 'snapshot' };
 
@@ -50,8 +53,35 @@ export class WeChatLogin {
       return { kind: 'signed_in', account, registered: false };
     }
 
-    const profile = await this.fetchProfile(app, token);
-    const registered = await this.accounts.register(profile);
+    return this.registered(await this.fetchProfile(app, token), browserSession);
+  }
+
+  /**
+   * A mini-program's `wx.login` code. WeChat gives an openid (and a unionid when the
+   * mini-program is bound to the Open Platform), never a nickname or avatar: a known person
+   * keeps the profile their account has, a new one gets an account without one. A unionid
+   * seen for the first time ties the identity to the person's others, as in `complete`.
+   */
+  async completeMini(app: WeChatApp, code: string): Promise<LoginOutcome> {
+    const { openid, unionid } = await this.wechat.jscode2session(app, code);
+    const found = await this.accounts.findForSignIn(app.appId, openid);
+    if (!found) return this.registered({ appId: app.appId, openid, unionid, nickname: '', headimgurl: '' }, undefined);
+    if (found.account.disabled) return { kind: 'blocked', account: found.account };
+    const attached = unionid && !found.identityUnionid ? await this.accounts.attachUnionid(app.appId, openid, unionid) : false;
+    const account = attached ? await this.mergedAccount(unionid!, found.account, undefined) : found.account;
+    if (account.disabled) return { kind: 'blocked', account };
+    return { kind: 'signed_in', account, registered: false };
+  }
+
+  /** A first sign-in: the identity and its account (or the account its unionid already has). */
+  private async registered(profile: WeChatProfile, browserSession: string | undefined): Promise<LoginOutcome> {
+    let registered = await this.accounts.register(profile);
+    // The identity joined an account the person already had (same unionid), perhaps one
+    // without a profile (known from a mini-program only): WeChat's just read is the newest.
+    if (profile.nickname && (registered.nickname !== profile.nickname || registered.avatarUrl !== profile.headimgurl)) {
+      await this.accounts.updateProfile(registered.id, profile);
+      registered = { ...registered, nickname: profile.nickname, avatarUrl: profile.headimgurl };
+    }
     this.avatars?.refreshInBackground(registered.id, profile.headimgurl, registered.avatarEtag !== undefined);
     // Two first sign-ins through different apps at once may each have made an account
     // (not where registrations are serialized: the second found the first one's account).

@@ -33,12 +33,18 @@ export function providerConfiguration(options: ProviderOptions): Configuration {
     interactions: {
       url: (_ctx: KoaContextWithOIDC, interaction) => interactionPath(interaction.uid),
     },
-    // First-party apps mark themselves `skip_consent: true` in the clients file.
+    // First-party apps mark themselves `skip_consent: true` in the clients file; a
+    // mini-program's or mobile app's client may be tied to the WeChat apps whose codes it
+    // exchanges (`wechat_app_ids`, exchange/token-exchange.ts). Both were checked when the file
+    // was read (config/clients.ts); oidc-provider is told they exist.
     extraClientMetadata: {
-      properties: ['skip_consent'],
+      properties: ['skip_consent', 'wechat_app_ids'],
       validator(_ctx, key, value) {
         if (key === 'skip_consent' && value !== undefined && typeof value !== 'boolean') {
           throw new Error('skip_consent must be a boolean');
+        }
+        if (key === 'wechat_app_ids' && value !== undefined && !(Array.isArray(value) && value.every((v) => typeof v === 'string'))) {
+          throw new Error('wechat_app_ids must be a list of WeChat app ids');
         }
       },
     },

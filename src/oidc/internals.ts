@@ -90,3 +90,36 @@ export async function sendLogoutToken(provider: Provider, clientId: string, sub:
   await client.backchannelLogout(sub, sid);
   return true;
 }
+
+/**
+ * Signs an ID token for a grant of our own (the WeChat code exchange), as oidc-provider's own
+ * grants do (UPSTREAM/lib/helpers/grant_common.js, `issueIdToken`): the account's claims,
+ * kept to those of the granted scopes by the token's `scope` property, which
+ * `IdToken#payload` reads (UPSTREAM/lib/models/id_token.js) and the typings leave out.
+ * `extra`: claims set as they are (`auth_time`).
+ */
+export async function signIdToken(
+  ctx: KoaContextWithOIDC,
+  claims: Record<string, unknown>,
+  scope: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const token = new ctx.oidc.provider.IdToken({ ...claims }, { ctx });
+  (token as unknown as { scope: string }).scope = scope;
+  for (const [key, value] of Object.entries(extra)) token.set(key, value);
+  return token.issue({ use: 'idtoken' });
+}
+
+/**
+ * Whether the answer prepared is oidc-provider's refusal of a grant type the client is not
+ * registered for: `invalid_request` with this description (UPSTREAM/lib/actions/token.js, the
+ * `grantTypeAllowed` check), where RFC 6749 §5.2 says `unauthorized_client`.
+ */
+export function isGrantTypeRefusal(ctx: Context): boolean {
+  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined;
+  return (
+    ctx.status === 400 &&
+    body?.error === 'invalid_request' &&
+    body.error_description === 'requested grant type is not allowed for this client'
+  );
+}

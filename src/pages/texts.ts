@@ -63,6 +63,12 @@ export interface PageTexts {
     refuse: string;
     errorTitle: string;
     errorHint: string;
+    codesTitle: string;
+    codesLead: string;
+    miniCode: string;
+    mobileCode: string;
+    codeIssued: string;
+    codeHint: string;
   };
 }
 
@@ -145,6 +151,13 @@ const zh: PageTexts = {
     refuse: '拒绝',
     errorTitle: '出错了',
     errorHint: '微信不会打开这个授权链接，请检查发起登录的网站。',
+    codesTitle: '测试登录码',
+    codesLead:
+      '小程序的 wx.login 和移动应用的微信 SDK 会给应用一个一次性的微信登录码。在这里为测试用户领取一个，再在 /token 用令牌交换换取本服务的令牌。',
+    miniCode: '小程序登录码',
+    mobileCode: '移动应用登录码',
+    codeIssued: '登录码（5 分钟内有效，只能用一次）',
+    codeHint: '用下面的命令换取令牌：',
   },
 };
 
@@ -233,6 +246,14 @@ const en: PageTexts = {
     refuse: 'Refuse',
     errorTitle: 'Something went wrong',
     errorHint: 'WeChat will not open this authorization link: check the site that started the sign-in.',
+    codesTitle: 'Test sign-in codes',
+    codesLead:
+      "A mini-program's wx.login and a mobile app's WeChat SDK hand the app a one-time WeChat code. " +
+      'Get one for a test user here, then trade it for our tokens with a token exchange at /token.',
+    miniCode: 'Mini-program code',
+    mobileCode: 'Mobile app code',
+    codeIssued: 'The code (valid 5 minutes, once)',
+    codeHint: 'Trade it for tokens with:',
   },
 };
 

@@ -8,8 +8,10 @@ export interface ApiDeps {
   users: SandboxUsers;
   grants: SandboxGrants;
   issuer: string;
-  /** Each app the sandbox knows (the Official Account, the website app) by id: its secret. */
+  /** Each app the sandbox knows (the Official Account, the website app, the mobile app) by id: its secret. */
   secrets: ReadonlyMap<string, string>;
+  /** The mini-program, whose codes only /sns/jscode2session takes. */
+  miniApp?: { appId: string; appSecret: string };
 }
 
 // WeChat's own wording, so logs from the sandbox read like logs from WeChat.
@@ -31,6 +33,7 @@ const ERRMSG: Record<number, string> = {
   42002: 'refresh_token expired',
   42003: 'code expired',
   48001: 'api unauthorized',
+  40226: 'invalid user, high risk level',
 };
 
 // A snapshot user's profile is a placeholder (wechat.md, snapshot users).
@@ -102,6 +105,24 @@ export function addApiRoutes(router: Router, deps: ApiDeps): void {
     if (!redeemed.ok) return fail(ctx, redeemed.errcode);
     const { accessToken, refreshToken } = grants.issueTokens(redeemed.subject);
     answer(ctx, tokenAnswer(redeemed.subject, accessToken, refreshToken));
+  });
+
+  // A mini-program's wx.login code: openid, session_key and (bound to an Open Platform
+  // account, as the sandbox's is) unionid; never a profile.
+  router.get('/sandbox/sns/jscode2session', (ctx) => {
+    const appid = param(ctx, 'appid');
+    const secret = param(ctx, 'secret');
+    const code = param(ctx, 'js_code');
+    if (!appid) return fail(ctx, 41002);
+    if (!deps.miniApp || appid !== deps.miniApp.appId) return fail(ctx, 40013);
+    if (!secret) return fail(ctx, 41004);
+    if (!sameSecret(secret, deps.miniApp.appSecret)) return fail(ctx, 40125);
+    if (!code) return fail(ctx, 41008);
+    if (param(ctx, 'grant_type') !== 'authorization_code') return fail(ctx, 40002);
+    const redeemed = grants.redeemCode(code, appid);
+    if (!redeemed.ok) return fail(ctx, redeemed.errcode);
+    if (redeemed.subject.risky) return fail(ctx, 40226);
+    answer(ctx, { openid: redeemed.subject.openid, session_key: randomBytes(16).toString('base64'), unionid: redeemed.subject.unionid });
   });
 
   // No secret here: WeChat lets anyone holding the refresh token renew the access token.

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
-/** The Official Account's two scopes, and the website app's QR login. */
-export type SandboxScope = 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login';
+/** The Official Account's two scopes, the website app's QR login, and a mini-program's wx.login. */
+export type SandboxScope = 'snsapi_base' | 'snsapi_userinfo' | 'snsapi_login' | 'js_code';
 
 /** Who a code or token speaks for, fixed when the person taps "allow". */
 export interface SandboxSubject {
@@ -13,6 +13,8 @@ export interface SandboxSubject {
   userId: string | null;
   openid: string;
   unionid: string;
+  /** WeChat's risk control refuses this person (jscode2session answers 40226). */
+  risky?: boolean;
 }
 
 /** The answer to redeeming a code or using a token: the subject, or WeChat's errcode. */

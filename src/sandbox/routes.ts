@@ -2,6 +2,7 @@ import Router from '@koa/router';
 import type { Knex } from 'knex';
 import { addApiRoutes } from './api-routes.js';
 import { addAuthorizeRoutes } from './authorize-routes.js';
+import { addCodeRoutes } from './code-routes.js';
 import { SandboxGrants } from './grants.js';
 import { SandboxUsers } from './users.js';
 
@@ -13,6 +14,9 @@ export interface SandboxDeps {
   appSecret: string;
   /** The website app for QR sign-in (open.weixin.qq.com/connect/qrconnect); none → no QR. */
   webApp?: { appId: string; appSecret: string };
+  /** The mini-program (wx.login codes, /sns/jscode2session) and the mobile app (SDK codes) whose codes are exchanged at /token. */
+  miniApp?: { appId: string; appSecret: string };
+  mobileApp?: { appId: string; appSecret: string };
   /** The site WeChat may send people back to (the 网页授权域名): `issuer`'s unless the sandbox
    * stands alone for another server, as in the benchmark. */
   callbackOrigin?: string;
@@ -37,7 +41,9 @@ export function sandboxRouter(deps: SandboxDeps): Router {
     callbackOrigin: deps.callbackOrigin,
   };
   addAuthorizeRoutes(router, shared);
-  const secrets = new Map([[deps.appId, deps.appSecret], ...(deps.webApp ? [[deps.webApp.appId, deps.webApp.appSecret] as const] : [])]);
-  addApiRoutes(router, { users: shared.users, grants: shared.grants, issuer: shared.issuer, secrets });
+  addCodeRoutes(router, { ...shared, miniAppId: deps.miniApp?.appId, mobileAppId: deps.mobileApp?.appId });
+  // The apps whose codes /sns/oauth2/access_token takes: the Official Account, the website app, the mobile app.
+  const secrets = new Map([deps, deps.webApp, deps.mobileApp].filter((app) => app !== undefined).map((app) => [app.appId, app.appSecret]));
+  addApiRoutes(router, { users: shared.users, grants: shared.grants, issuer: shared.issuer, secrets, miniApp: deps.miniApp });
   return router;
 }

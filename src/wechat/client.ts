@@ -16,6 +16,11 @@ export interface WeChatOAuthToken {
   unionid?: string;
   isSnapshotUser: boolean;
 }
+/** A mini-program's `wx.login` code, exchanged: who the person is (the session_key is not kept). */
+export interface WeChatMiniSession {
+  openid: string;
+  unionid?: string;
+}
 export interface WeChatUserInfo {
   openid: string;
   nickname: string;
@@ -83,7 +88,13 @@ export class WeChatClient {
     this.observer = options.observer;
   }
 
-  async exchangeCode(app: WeChatApp, code: string): Promise<WeChatOAuthToken> {
+  /**
+   * `spendOnce`: WeChat's answer is final, even "busy": a code WeChat answered for may be spent
+   * already, and sending it again would only earn 40163 (the token exchange, where the app
+   * asks again with a new code). Without it a busy answer is retried, as the browser sign-in
+   * has always done.
+   */
+  async exchangeCode(app: WeChatApp, code: string, options: { spendOnce?: boolean } = {}): Promise<WeChatOAuthToken> {
     const endpoint = '/sns/oauth2/access_token';
     const params: Params = [
       ['appid', app.appId],
@@ -91,7 +102,27 @@ export class WeChatClient {
       ['code', code],
       ['grant_type', 'authorization_code'],
     ];
-    return toToken(endpoint, await this.call(endpoint, params, [app.appSecret, code]));
+    return toToken(endpoint, await this.call(endpoint, params, [app.appSecret, code], options.spendOnce));
+  }
+
+  /**
+   * A mini-program's `wx.login` code (`/sns/jscode2session`): the openid, and the unionid when
+   * the mini-program is bound to an Open Platform account. The answer's `session_key` is
+   * dropped here: nothing of ours needs it, and it never leaves this function. Never retried
+   * after WeChat answered (see exchangeCode).
+   * https://developers.weixin.qq.com/miniprogram/dev/OpenApiDoc/user-login/code2Session.html
+   */
+  async jscode2session(app: WeChatApp, code: string): Promise<WeChatMiniSession> {
+    const endpoint = '/sns/jscode2session';
+    const params: Params = [
+      ['appid', app.appId],
+      ['secret', app.appSecret],
+      ['js_code', code],
+      ['grant_type', 'authorization_code'],
+    ];
+    const body = await this.call(endpoint, params, [app.appSecret, code], true);
+    if (!str(body.openid)) throw WeChatError.unexpected(endpoint, 'answer lacks openid');
+    return { openid: str(body.openid), unionid: optStr(body.unionid) };
   }
 
   async refreshToken(app: WeChatApp, refreshToken: string): Promise<WeChatOAuthToken> {
@@ -131,13 +162,17 @@ export class WeChatClient {
     };
   }
 
-  /** One call with a bounded back-off; only busy/unavailable failures are tried again. */
-  private async call(endpoint: string, params: Params, secrets: string[]): Promise<Body> {
+  /**
+   * One call with a bounded back-off; only busy/unavailable failures are tried again, and with
+   * `spendOnce` only when no answer came at all.
+   */
+  private async call(endpoint: string, params: Params, secrets: string[], spendOnce = false): Promise<Body> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.once(endpoint, params, secrets);
       } catch (error) {
         if (!(error instanceof WeChatError) || !error.retryable || attempt >= this.maxRetries) throw error;
+        if (spendOnce && error.kind !== 'unavailable') throw error;
         await new Promise((resolve) => setTimeout(resolve, Math.min(this.retryDelayMs * 2 ** attempt, MAX_RETRY_DELAY_MS)));
       }
     }

@@ -3,7 +3,16 @@
 // options, which carry the full URL and therefore the AppSecret, the code or a token.
 
 export type WeChatErrorKind =
-  'code_invalid' | 'token_expired' | 'refresh_invalid' | 'config' | 'openid_invalid' | 'scope' | 'busy' | 'unavailable' | 'unknown';
+  | 'code_invalid'
+  | 'token_expired'
+  | 'refresh_invalid'
+  | 'config'
+  | 'openid_invalid'
+  | 'scope'
+  | 'risky_user'
+  | 'busy'
+  | 'unavailable'
+  | 'unknown';
 
 const KIND_BY_ERRCODE: ReadonlyMap<number, WeChatErrorKind> = new Map<number, WeChatErrorKind>([
   [40029, 'code_invalid'],
@@ -21,6 +30,8 @@ const KIND_BY_ERRCODE: ReadonlyMap<number, WeChatErrorKind> = new Map<number, We
   [40003, 'openid_invalid'],
   [48001, 'scope'],
   [50001, 'scope'],
+  // jscode2session: WeChat's risk control refuses this person (高风险等级用户).
+  [40226, 'risky_user'],
   [-1, 'busy'],
   [45011, 'busy'],
 ]);
