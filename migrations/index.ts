@@ -9,6 +9,7 @@ import * as modelUidIndex from './20261202_001_model_uid_index.js';
 import * as oneStatePerInteraction from './20261204_001_one_state_per_interaction.js';
 import * as rateLimits from './20261204_002_rate_limits.js';
 import * as logoutNotices from './20261204_003_logout_notices.js';
+import * as phoneSignIns from './20261204_004_phone_sign_ins.js';
 
 // Migrations are listed here rather than discovered on disk, so the same list works from
 // the TypeScript sources (tests), from dist/ (npm start) and from the knex CLI.
@@ -23,6 +24,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204_001_one_state_per_interaction': oneStatePerInteraction,
   '20261204_002_rate_limits': rateLimits,
   '20261204_003_logout_notices': logoutNotices,
+  '20261204_004_phone_sign_ins': phoneSignIns,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

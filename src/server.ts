@@ -28,6 +28,7 @@ import { WeChatClient, type WeChatApp } from './wechat/client.js';
 import { StateStore } from './interaction/states.js';
 import { WeChatLogin } from './interaction/wechat-login.js';
 import { interactionRouter } from './interaction/routes.js';
+import { PhoneLinks } from './interaction/phone-links.js';
 import { TOKEN_EXCHANGE_GRANT, TOKEN_EXCHANGE_PARAMETERS, wechatCodeExchange } from './exchange/token-exchange.js';
 import { findAccountFor } from './oidc/find-account.js';
 import { OfficialAccountRedirect } from './interaction/wechat-redirect.js';
@@ -214,7 +215,7 @@ export async function createIdentityProvider(config: Config, logger = createLogg
     koa.use(heldWritesScope);
     koa.use(healthRouter({ db }).routes());
     koa.use(rememberLanguageChoice);
-    koa.use(staticFiles(['style.css', 'favicon.svg']));
+    koa.use(staticFiles(['style.css', 'favicon.svg', 'phone-wait.js']));
     koa.use(homeRouter({ demo: settings.demo, issuer: settings.issuer }).routes());
     koa.use(languageSwitchRouter().routes());
     koa.use(avatarRouter(avatars).routes());
@@ -234,6 +235,9 @@ export async function createIdentityProvider(config: Config, logger = createLogg
         issuer: settings.issuer,
         logger,
         onSignin: metrics.signin,
+        phoneLinks: new PhoneLinks(db),
+        onPhone: metrics.phone,
+        sandbox: settings.sandbox,
       }).routes(),
     );
     if (settings.sandbox) {

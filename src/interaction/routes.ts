@@ -18,6 +18,9 @@ import { saveInteractionResult } from '../oidc/internals.js';
 import type { WeChatLogin } from './wechat-login.js';
 import { handleWeChatFailure } from './wechat-failure.js';
 import { resumeHere, type ProviderHandler } from './resume-here.js';
+import QRCode from 'qrcode';
+import { describeBrowser, type PhoneLinks } from './phone-links.js';
+import { addPhoneRoutes, phoneLinkFor, type PhoneOutcome } from './phone-routes.js';
 
 export interface InteractionDeps {
   /** The provider in use at this moment (it is rebuilt when the signing keys change). */
@@ -38,6 +41,11 @@ export interface InteractionDeps {
   logger: Logger;
   /** Told the outcome of every WeChat callback, as logged with `event: "signin"` (metrics). */
   onSignin?: (outcome: SigninOutcome) => void;
+  /** Desktop sign-ins confirmed on a phone (phone-routes.ts). */
+  phoneLinks: PhoneLinks;
+  onPhone?: (outcome: PhoneOutcome) => void;
+  /** The sandbox plays WeChat: the login page also shows the phone's link as a link. */
+  sandbox?: boolean;
 }
 
 export type SigninOutcome = 'registered' | 'signed_in' | 'refused' | 'snapshot' | 'blocked' | 'state_invalid' | 'wechat_error';
@@ -104,16 +112,29 @@ export function interactionRouter(deps: InteractionDeps): Router {
   }
 
   /**
-   * The sign-in page outside WeChat: a button to the QR sign-in when there is a website app;
-   * otherwise how to open the link in WeChat, and no Official Account link (WeChat refuses to
-   * open one in any other browser, WeChat Work's included).
+   * The sign-in page outside WeChat: WeChat's own QR sign-in first when there is a website
+   * app, and a QR code of ours for the Official Account, scanned and confirmed with WeChat on a
+   * phone (phone-routes.ts): a new link at each showing. No Official Account link for this
+   * browser itself (WeChat refuses to open one in any other browser, WeChat Work's included).
    */
   async function loginPage(ctx: Context, details: Details): Promise<void> {
     const { uid, params } = details;
+    const link = await deps.phoneLinks.issue(uid, describeBrowser(ctx.get('User-Agent')));
+    const phoneUrl = phoneLinkFor(deps.issuer, uid, link.token);
+    deps.onPhone?.('shown');
     await ctx.render('login', {
       app: await clientView(String(params.client_id)),
       wechatHref: deps.webApp ? `${interactionPath(uid)}/qr` : undefined,
       abortHref: `${interactionPath(uid)}/abort`,
+      phone: {
+        qr: await QRCode.toString(phoneUrl, { type: 'svg', margin: 1, errorCorrectionLevel: 'M' }),
+        matchCode: link.matchCode,
+        statusHref: `${interactionPath(uid)}/phone/status`,
+        continueHref: `${interactionPath(uid)}/phone/continue`,
+        retryHref: interactionPath(uid),
+        // The sandbox plays the phone too: its link opened in a browser playing WeChat is a scan.
+        sandboxHref: deps.sandbox ? phoneUrl : undefined,
+      },
     });
   }
 
@@ -218,6 +239,22 @@ export function interactionRouter(deps: InteractionDeps): Router {
     } catch (error) {
       return handleWeChatFailure(ctx, error, { uid, retry, logger, onSignin: counted });
     }
+  });
+
+  addPhoneRoutes(router, {
+    provider,
+    links: deps.phoneLinks,
+    states,
+    login,
+    accounts: deps.accounts,
+    wechatApp: deps.wechatApp,
+    officialAccount,
+    issuer: deps.issuer,
+    logger,
+    load,
+    finish,
+    clientName: async (clientId) => (await clientView(clientId)).name,
+    onPhone: deps.onPhone,
   });
 
   router.post('/interaction/:uid/confirm', noStore, async (ctx) => {

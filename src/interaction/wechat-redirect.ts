@@ -28,10 +28,14 @@ export class OfficialAccountRedirect {
     return this.deps.silentLogin ? 'snsapi_base' : 'snsapi_userinfo';
   }
 
-  /** WeChat's authorization link for the interaction `uid`, with a new state; `scope` by default the first. */
-  async url(uid: string, scope: WeChatScope = this.firstScope()): Promise<string> {
-    const { states, wechatApp, openOrigin, issuer } = this.deps;
+  /**
+   * WeChat's authorization link for the interaction `uid`, with a new state; `scope` by default
+   * the first; back to the login step's callback unless `redirectUri` says otherwise (a phone
+   * confirming a desktop sign-in comes back to its own).
+   */
+  async url(uid: string, scope: WeChatScope = this.firstScope(), redirectUri = wechatCallbackFor(this.deps.issuer, uid)): Promise<string> {
+    const { states, wechatApp, openOrigin } = this.deps;
     const state = await states.issue({ uid, appId: wechatApp.appId, scope });
-    return officialAccountAuthorizeUrl({ openOrigin, appId: wechatApp.appId, redirectUri: wechatCallbackFor(issuer, uid), scope, state });
+    return officialAccountAuthorizeUrl({ openOrigin, appId: wechatApp.appId, redirectUri, scope, state });
   }
 }

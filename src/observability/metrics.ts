@@ -7,6 +7,7 @@ import { statusOf } from './request-log.js';
 import type { LimitName } from '../limits/rate-limits.js';
 import type { LimitedRoute } from '../limits/limited-routes.js';
 import type { LogoutOutcome } from '../oidc/logout-delivery.js';
+import type { PhoneOutcome } from '../interaction/phone-routes.js';
 
 const SIGNIN_OUTCOMES: readonly SigninOutcome[] = [
   'registered',
@@ -101,6 +102,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly phoneSignins = new Counter({
+    name: 'idp_phone_signins_total',
+    help: 'Desktop sign-ins confirmed on a phone through the Official Account: QR codes shown, scanned, allowed, denied, expired.',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   readonly httpDuration = new Histogram({
     name: 'idp_http_request_duration_seconds',
     help: 'Duration of HTTP requests, by method, route pattern and status.',
@@ -127,6 +135,11 @@ export class Metrics {
   /** For back-channel logout: one logout token sent, refused, or given up on. */
   readonly backchannelLogout = (outcome: LogoutOutcome): void => {
     this.backchannelLogouts.inc({ outcome });
+  };
+
+  /** For the desktop sign-in confirmed on a phone: one step. */
+  readonly phone = (outcome: PhoneOutcome): void => {
+    this.phoneSignins.inc({ outcome });
   };
 
   /** For the WeChat client: one attempt at an endpoint. */

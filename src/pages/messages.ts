@@ -113,6 +113,32 @@ export const messages = {
       text: 'Too many sign-in requests came from your network. Please wait a moment and try again.',
     },
   },
+  phone_link_invalid: {
+    status: 400,
+    zh: { title: '二维码已失效', text: '这个登录二维码已过期或已经扫过。请在电脑上换一个二维码，再扫一次。' },
+    en: {
+      title: 'This QR code no longer works',
+      text: 'This sign-in QR code has expired or was already scanned. Get a new one on the computer and scan again.',
+    },
+  },
+  phone_open_in_wechat: {
+    status: 400,
+    zh: { title: '请用微信扫码', text: '这个二维码要用手机微信扫描（企业微信和其他浏览器不行）。' },
+    en: {
+      title: 'Scan with WeChat',
+      text: 'This QR code must be scanned with WeChat on your phone (not WeChat Work or another browser).',
+    },
+  },
+  phone_allowed: {
+    status: 200,
+    zh: { title: '已确认', text: '电脑正在登录，你可以关闭这个页面。' },
+    en: { title: 'Confirmed', text: 'The computer is signing in. You can close this page.' },
+  },
+  phone_denied: {
+    status: 200,
+    zh: { title: '已拒绝', text: '电脑没有登录。你可以关闭这个页面。' },
+    en: { title: 'Denied', text: 'The computer was not signed in. You can close this page.' },
+  },
   service_unavailable: {
     status: 503,
     zh: { title: '服务暂时不可用', text: '登录服务暂时无法访问数据，你的登录没有完成，也没有留下任何半成品。请稍后重试。' },

@@ -22,6 +22,26 @@ export interface PageTexts {
     openInWeChat: string;
     openInWeChatSteps: string[];
     cancel: string;
+    phoneScan: string;
+    phoneMatch: string;
+    phoneWaiting: string;
+    phoneScanned: string;
+    phoneExpired: string;
+    phoneNewCode: string;
+    phoneNoScript: string;
+    phoneSandbox: string;
+    orWebApp: string;
+  };
+  phone: {
+    title: string;
+    heading: (app: string) => string;
+    warning: string;
+    requested: string;
+    browser: string;
+    match: string;
+    signedInAs: string;
+    allow: string;
+    deny: string;
   };
   consent: {
     title: string;
@@ -95,6 +115,26 @@ const zh: PageTexts = {
     openInWeChat: '请在微信中打开此登录链接。',
     openInWeChatSteps: ['复制当前页面的链接', '发送到微信（例如“文件传输助手”）', '在微信中点开链接，完成登录'],
     cancel: '取消登录',
+    phoneScan: '用手机微信扫描二维码，在手机上确认后，这台电脑就会登录。',
+    phoneMatch: '核对码',
+    phoneWaiting: '等待扫码…',
+    phoneScanned: '已扫码，请在手机上确认。',
+    phoneExpired: '二维码已过期。',
+    phoneNewCode: '换一个二维码',
+    phoneNoScript: '在手机上确认后，点这里继续',
+    phoneSandbox: '沙盒：用模拟微信的浏览器打开这个链接，相当于扫码',
+    orWebApp: '或者用公众号扫码：',
+  },
+  phone: {
+    title: '在电脑上登录',
+    heading: (app) => `在电脑上登录 ${app}？`,
+    warning: '确认后，一台电脑将以你的微信身份登录。如果不是你本人刚刚在电脑上扫的码，请点“拒绝”。',
+    requested: '请求时间',
+    browser: '电脑浏览器',
+    match: '核对码（应与电脑上显示的一致）',
+    signedInAs: '你的微信账号',
+    allow: '允许登录',
+    deny: '拒绝',
   },
   consent: {
     title: '授权',
@@ -190,6 +230,26 @@ const en: PageTexts = {
       'Tap the link in WeChat to sign in',
     ],
     cancel: 'Cancel',
+    phoneScan: 'Scan the QR code with WeChat on your phone and confirm there: this computer is then signed in.',
+    phoneMatch: 'Match code',
+    phoneWaiting: 'Waiting for the scan…',
+    phoneScanned: 'Scanned: confirm on your phone.',
+    phoneExpired: 'The QR code has expired.',
+    phoneNewCode: 'Get a new QR code',
+    phoneNoScript: 'Once you have confirmed on your phone, continue here',
+    phoneSandbox: 'Sandbox: open this link in a browser playing WeChat, as if scanned',
+    orWebApp: 'Or scan with the Official Account:',
+  },
+  phone: {
+    title: 'Sign in on a computer',
+    heading: (app) => `Sign in to ${app} on a computer?`,
+    warning: 'If you allow it, a computer will be signed in as you. If you did not just scan this code on your own computer, deny.',
+    requested: 'Requested at',
+    browser: 'Computer browser',
+    match: 'Match code (the same as on the computer)',
+    signedInAs: 'Your WeChat account',
+    allow: 'Allow',
+    deny: 'Deny',
   },
   consent: {
     title: 'Allow access',
