@@ -254,20 +254,21 @@ describe('with a website app: QR sign-in outside WeChat', () => {
 describe('without a website app', () => {
   const t = useProvider();
 
-  it('tells a desktop browser to open the link in WeChat and offers no link that would fail there', async () => {
+  it('offers a desktop browser the QR code to scan with WeChat on the phone, and no link that would fail there', async () => {
     for (const userAgent of [undefined, WXWORK_UA]) {
       const browser = new Browser(userAgent);
       const { url } = await t.rp.start();
       const { page, uid } = await openLoginPage(browser, t.op.issuer, url);
       expect(page.status).toBe(200);
-      expect(page.body).toContain('请在微信中打开此登录链接');
+      expect(page.body).toContain('用手机微信扫描二维码，在手机上确认后，这台电脑就会登录。');
+      expect(page.body).toMatch(/<div class="qr"><svg/);
       expect(page.body).not.toContain(`/interaction/${uid}/wechat"`);
       expect(page.body).not.toContain(`/interaction/${uid}/qr"`);
       if (userAgent === WXWORK_UA) {
         const direct = await browser.get(`${t.op.issuer}/interaction/${uid}/wechat`);
         expect(direct.status).toBe(200);
         expect(direct.location).toBeUndefined();
-        expect(direct.body).toContain('请在微信中打开此登录链接');
+        expect(direct.body).toContain('用手机微信扫描二维码');
       }
     }
   });

@@ -19,8 +19,6 @@ export interface PageTexts {
     wechat: string;
     qrHint: string;
     insideWeChat: string;
-    openInWeChat: string;
-    openInWeChatSteps: string[];
     cancel: string;
     phoneScan: string;
     phoneMatch: string;
@@ -112,8 +110,6 @@ const zh: PageTexts = {
     wechat: '微信登录',
     qrHint: '点击后用手机微信扫描二维码并确认。',
     insideWeChat: '在微信中打开此页面，可以直接授权登录。',
-    openInWeChat: '请在微信中打开此登录链接。',
-    openInWeChatSteps: ['复制当前页面的链接', '发送到微信（例如“文件传输助手”）', '在微信中点开链接，完成登录'],
     cancel: '取消登录',
     phoneScan: '用手机微信扫描二维码，在手机上确认后，这台电脑就会登录。',
     phoneMatch: '核对码',
@@ -223,12 +219,6 @@ const en: PageTexts = {
     wechat: 'Sign in with WeChat',
     qrHint: 'Then scan the QR code with WeChat on your phone and confirm.',
     insideWeChat: 'Open this page inside WeChat to sign in directly.',
-    openInWeChat: 'Please open this sign-in link inside WeChat.',
-    openInWeChatSteps: [
-      'Copy the address of this page',
-      'Send it to yourself in WeChat (for example to “File Transfer”)',
-      'Tap the link in WeChat to sign in',
-    ],
     cancel: 'Cancel',
     phoneScan: 'Scan the QR code with WeChat on your phone and confirm there: this computer is then signed in.',
     phoneMatch: 'Match code',
