@@ -36,6 +36,10 @@ async function desktopSignIn(op: RunningProvider = t.op, rp = t.rp): Promise<Des
   return { desktop, uid, page, phoneLink: `${op.issuer}/interaction/${uid}/phone/${link.token}`, matchCode, checks };
 }
 
+/** The link of the interaction's current QR code (each showing of the page makes a new one). */
+const linkOf = async (uid: string, op: RunningProvider = t.op) =>
+  `${op.issuer}/interaction/${uid}/phone/${(await op.idp.db('phone_sign_ins').first('token').where({ uid })).token}`;
+
 const status = async (browser: Browser, issuer: string, uid: string) => {
   const answer = await browser.get(`${issuer}/interaction/${uid}/phone/status`);
   return answer.status === 200 ? (JSON.parse(answer.body) as { status: string }).status : `http ${answer.status}`;
@@ -84,6 +88,22 @@ describe('signing in on a computer with the Official Account, confirmed on the p
 
     // Taken once: the link is gone.
     expect(await status(signin.desktop, t.op.issuer, signin.uid)).not.toBe('done');
+  });
+
+  it('asks in English on a phone that prefers it, and tells an English computer the same way', async () => {
+    const signin = await desktopSignIn();
+    expect(signin.page.body).toContain('用手机微信扫描二维码');
+    const english = await signin.desktop.get(`${t.op.issuer}/interaction/${signin.uid}?lang=en`);
+    expect(english.body).toContain('Scan the QR code with WeChat on your phone');
+    const matchCode = /<strong class="match-code">(\d+)<\/strong>/.exec(english.body)![1]!;
+    const { question } = await phoneSignsIn(
+      { ...signin, matchCode, phoneLink: await linkOf(signin.uid) },
+      newWeChatUser(),
+      t.op.issuer,
+      new Browser(WECHAT_UA, 'en'),
+    );
+    expect(question.body).toContain('Sign in to Web &lt;App&gt; 🍜 on a computer?');
+    expect(question.body).toContain(`<strong class="match-code">${matchCode}</strong>`);
   });
 
   it('ends the computer sign-in with access_denied when the phone denies', async () => {
