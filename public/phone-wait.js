@@ -1,5 +1,5 @@
 // The computer's sign-in page while a phone confirms it (views/login.ejs): asks the provider
-// how far the phone got, every 1.5 s, and goes on once the phone has answered. Our own file,
+// how far the phone got, every 2 s, and goes on once the phone has answered. Our own file,
 // so the page's Content-Security-Policy stays `script-src 'self'`; without it the page still
 // offers a link to go on by hand.
 (function () {
@@ -27,5 +27,5 @@
       box.classList.add('expired');
       say(box.dataset.expiredText);
     }
-  }, 1500);
+  }, 2000);
 })();

@@ -216,3 +216,26 @@ describe('over two instances', () => {
     expect(await status(signin.desktop, pair.a.issuer, signin.uid)).toBe('done');
   });
 });
+
+describe('with silent sign-in on', () => {
+  const silent = useProvider({ WECHAT_SILENT_LOGIN: 'true' });
+
+  it('asks WeChat silently first, and for the profile only when the person is not known', async () => {
+    const rp = await relyingParty(silent.op.issuer);
+    const signin = await desktopSignIn(silent.op, rp);
+    const phone = new Browser(WECHAT_UA);
+    const scanned = await phone.get(signin.phoneLink);
+    const first = parseWeChatRedirect(scanned.location);
+    expect(first.url.searchParams.get('scope')).toBe('snsapi_base');
+    // Not known here: on to the profile, back to the same link's callback.
+    const user = newWeChatUser();
+    wechatExchange('silent-unknown', user);
+    const again = await phone.get(`${first.callback}?code=silent-unknown&state=${first.state}`);
+    const second = parseWeChatRedirect(again.location);
+    expect(second.url.searchParams.get('scope')).toBe('snsapi_userinfo');
+    expect(second.callback).toBe(first.callback);
+    wechatNewUser('silent-profile', user);
+    const question = await returnFromWeChat(phone, silent.op.issuer, second, 'silent-profile');
+    expect(question.body).toContain(`<strong class="match-code">${signin.matchCode}</strong>`);
+  });
+});
