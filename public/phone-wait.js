@@ -13,6 +13,7 @@
     let status;
     try {
       const response = await fetch(box.dataset.statusHref, { headers: { accept: 'application/json' }, cache: 'no-store' });
+      if (response.status === 429 || response.status >= 500) return; // busy: ask again at the next tick
       status = response.ok ? (await response.json()).status : 'expired';
     } catch {
       return; // a network blip: ask again at the next tick
