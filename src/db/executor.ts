@@ -31,3 +31,8 @@ export function executorFor(db: Knex): StatementExecutor {
 export function isSqlite(db: Knex): boolean {
   return (db.client as { config: { client: unknown } }).config.client === 'better-sqlite3';
 }
+
+/** The rows a `db.raw` statement with `returning` gave: better-sqlite3 answers an array, pg an object holding them. */
+export function rawRows<Row>(answer: unknown): Row[] {
+  return Array.isArray(answer) ? (answer as Row[]) : (answer as { rows: Row[] }).rows;
+}

@@ -1,5 +1,6 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Knex } from 'knex';
+import { rawRows } from '../db/executor.js';
 
 const TABLE = 'phone_sign_ins';
 
@@ -48,9 +49,6 @@ const toLink = (row: Row | undefined): PhoneLink | undefined =>
     createdAt: Number(row.created_at),
     expiresAt: Number(row.expires_at),
   };
-
-/** Rows of a raw statement with `returning`: better-sqlite3 answers an array, pg an object with rows. */
-const rowsOf = (answer: unknown): Row[] => (Array.isArray(answer) ? answer : (answer as { rows: Row[] }).rows);
 
 /**
  * The links of desktop sign-ins confirmed on a phone: one per interaction, in the database so
@@ -105,7 +103,7 @@ export class PhoneLinks {
   /** The computer takes the phone's answer: once (the link is gone after). */
   async take(uid: string): Promise<PhoneLink | undefined> {
     const answer = await this.db.raw(`delete from ${TABLE} where uid = ? and status in ('allowed', 'denied') returning *`, [uid]);
-    return toLink(rowsOf(answer)[0]);
+    return toLink(rawRows<Row>(answer)[0]);
   }
 
   /** Deletes links past their time, a bounded batch at a time. */
@@ -131,7 +129,7 @@ export class PhoneLinks {
       `update ${TABLE} set ${sets.join(', ')} where uid = ? and token = ? and status in (${from.map(() => '?').join(', ')}) and expires_at > ? returning *`,
       [...Object.values(to), uid, token, ...from, now],
     );
-    return toLink(rowsOf(answer)[0]);
+    return toLink(rawRows<Row>(answer)[0]);
   }
 }
 

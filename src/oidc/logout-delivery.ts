@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import type Provider from 'oidc-provider';
-import { isSqlite } from '../db/executor.js';
+import { isSqlite, rawRows } from '../db/executor.js';
 import type { Logger } from '../log.js';
 import { sendLogoutToken } from './internals.js';
 import { NOTICES_TABLE, type LogoutNotice } from './logout-notices.js';
@@ -67,8 +67,7 @@ export function startLogoutDelivery({ db, provider, logger, onOutcome, everyMs =
 
   async function deliverDue(): Promise<number> {
     const now = Date.now();
-    const claimed = await db.raw(claim, [now + LEASE_MS, now]);
-    const notices: LogoutNotice[] = Array.isArray(claimed) ? claimed : claimed.rows; // better-sqlite3 | pg
+    const notices = rawRows<LogoutNotice>(await db.raw(claim, [now + LEASE_MS, now]));
     await Promise.all(notices.map(deliver));
     return notices.length;
   }
